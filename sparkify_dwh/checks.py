@@ -1,0 +1,52 @@
+"""Data checks: the numbered files of `sql/checks/`. A check passes when its query returns no rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import sqlfiles
+
+SAMPLE = 5
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    title: str
+    failures: int
+    columns: tuple[str, ...]
+    sample: tuple[tuple, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.failures == 0
+
+
+def run(conn, dialect: str = "postgres", extra: list[CheckResult] | None = None) -> list[CheckResult]:
+    results = []
+    with conn.cursor() as cur:
+        for f in sqlfiles.files("checks", dialect):
+            (statement,) = f.statements
+            cur.execute(statement)
+            rows = cur.fetchall()
+            columns = tuple(d[0] for d in cur.description)
+            results.append(CheckResult(f.name, f.title, len(rows), columns, tuple(rows[:SAMPLE])))
+    conn.rollback()
+    return results + list(extra or [])
+
+
+def freshness(conn, max_age_hours: int) -> CheckResult:
+    """dbt-style source freshness: the newest event is at most `max_age_hours` old."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT MAX(start_time), CAST(EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP AT TIME ZONE 'UTC' - MAX(start_time)))"
+            " / 3600 AS INTEGER) FROM staging_events"
+        )
+        newest, age = cur.fetchone()
+    conn.rollback()
+    stale = newest is None or age > max_age_hours
+    sample = ((str(newest), age, max_age_hours),) if stale else ()
+    return CheckResult(
+        "freshness", f"the newest event is at most {max_age_hours} hours old", int(stale),
+        ("newest_event", "age_hours", "max_age_hours"), sample,
+    )

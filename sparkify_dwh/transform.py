@@ -1,0 +1,44 @@
+"""The transform: the numbered files of `sql/transform/`, in order, in one transaction.
+
+Each file rebuilds one star table from staging with DELETE then INSERT ... SELECT (no TRUNCATE:
+on Redshift it commits), so a failure anywhere leaves the previous star schema as it was and a
+rerun on the same input gives the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import sqlfiles
+
+
+@dataclass(frozen=True)
+class StepResult:
+    file: str
+    rows: int
+    seconds: float
+
+
+def statements(dialect: str = "postgres") -> list[tuple[sqlfiles.SqlFile, str]]:
+    return [(f, s) for f in sqlfiles.files("transform", dialect) for s in f.statements]
+
+
+def run(conn, dialect: str = "postgres") -> list[StepResult]:
+    """Run every transform file; commit only when all succeeded."""
+    results = []
+    try:
+        with conn.cursor() as cur:
+            for f in sqlfiles.files("transform", dialect):
+                started = time.perf_counter()
+                rows = 0
+                for statement in f.statements:
+                    cur.execute(statement)
+                    if statement.lstrip().upper().startswith("INSERT"):
+                        rows += max(cur.rowcount, 0)
+                results.append(StepResult(f.path.name, rows, time.perf_counter() - started))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return results

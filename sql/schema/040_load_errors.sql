@@ -1,0 +1,12 @@
+-- load_errors: every record that was read but could not be staged, with where it came from and why.
+-- Grain: one row per rejected record (load_id, source_file, line_number).
+-- raw_line holds the start of the record (at most 1000 characters), for a person to read and fix.
+CREATE TABLE load_errors (
+    load_id VARCHAR(40) NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    source_file VARCHAR(1024) NOT NULL,
+    line_number INTEGER NOT NULL,
+    reason VARCHAR(1000) NOT NULL,
+    raw_line VARCHAR(4000),
+    logged_at TIMESTAMP NOT NULL
+);
