@@ -64,8 +64,9 @@ class Settings:
         return not self.extra.get("SONG_DATA") and not self.extra.get("LOG_DATA")
 
 
-def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
-    values = _env(env_file)
+def load_settings(env_file: Path | None = None) -> Settings:
+    """Settings from the environment over `.env` (or the file named by ENV_FILE)."""
+    values = _env(env_file or Path(os.environ.get("ENV_FILE") or ROOT / ".env"))
     warehouse = values.get("WAREHOUSE", "postgres").strip().lower() or "postgres"
     if warehouse not in {"postgres", "redshift"}:
         raise SettingsError(f"WAREHOUSE={warehouse!r}: expected postgres or redshift (see {ENV_EXAMPLE})")
@@ -103,4 +104,6 @@ def _parse_age_hours(raw: str) -> int:
     try:
         return int(text) * unit
     except ValueError:
-        raise SettingsError(f"MAX_EVENT_AGE={raw!r}: expected hours (36, 36h) or days (7d) (see {ENV_EXAMPLE})") from None
+        raise SettingsError(
+            f"MAX_EVENT_AGE={raw!r}: expected hours (36, 36h) or days (7d) (see {ENV_EXAMPLE})"
+        ) from None

@@ -16,7 +16,7 @@ import bisect
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -170,7 +170,7 @@ def generate(
     songs: int = 2_000,
     seed: int = 42,
     match_share: float = 0.6,
-    start: datetime = datetime(2018, 11, 1, tzinfo=timezone.utc),
+    start: datetime = datetime(2018, 11, 1, tzinfo=UTC),
     events_per_day: int | None = None,
     writer=None,
 ) -> GenerateResult:

@@ -50,7 +50,7 @@ def pending(cur, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
         name, checksum = applied[f.number]
         if checksum != f.checksum:
             raise MigrationError(
-                f"{f.path.relative_to(sqlfiles.SQL_DIR.parent)} was edited after it was applied "
+                f"{f.path.relative_to(f.path.parent.parent.parent)} was edited after it was applied "
                 f"(recorded checksum {checksum[:12]}, file now {f.checksum[:12]}): "
                 "revert it and put the change in a new numbered file"
             )

@@ -7,8 +7,9 @@ file, a pretty-printed song file, extra fields, a numeric userId.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import msgspec
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import gzip
 import os
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 SUFFIXES = (".json", ".json.gz")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlparse
 
-from .config import SQL_DIR
+from . import config
 
 _NUMBERED = re.compile(r"^(\d+)_([a-z0-9_]+)\.sql$")
 DIALECTS = ("postgres", "redshift")
@@ -46,11 +46,11 @@ class SqlFile:
         return self.name
 
 
-def files(folder: str, dialect: str = "postgres", root: Path = SQL_DIR) -> list[SqlFile]:
+def files(folder: str, dialect: str = "postgres", root: Path | None = None) -> list[SqlFile]:
     """The numbered files of `sql/<folder>/` in order, each in the variant for `dialect`."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}")
-    base = root / folder
+    base = (root or config.SQL_DIR) / folder
     found: list[SqlFile] = []
     for path in sorted(base.glob("*.sql")):
         if path.name.endswith(".redshift.sql"):
@@ -77,8 +77,9 @@ def split(text: str) -> list[str]:
     return out
 
 
-def redshift_bound(root: Path = SQL_DIR) -> list[Path]:
+def redshift_bound(root: Path | None = None) -> list[Path]:
     """Every file that runs on Redshift: the redshift variant of each numbered file of every folder."""
+    root = root or config.SQL_DIR
     return [f.path for folder in sorted(p.name for p in root.iterdir() if p.is_dir())
             for f in files(folder, "redshift", root)]
 
@@ -87,4 +88,4 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["redshift"]:
-        print("\n".join(str(p.relative_to(SQL_DIR.parent)) for p in redshift_bound()))
+        print("\n".join(str(p.relative_to(config.ROOT)) for p in redshift_bound()))

@@ -11,8 +11,8 @@ import csv
 import io
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from psycopg2.extras import execute_values
 
@@ -127,7 +127,7 @@ def _csv_chunks(
 
 def _progress(total: int, label: str, quiet: bool) -> tuple[Callable[[], None], Callable[[], None]]:
     """A tqdm bar on a terminal; plain lines at each tenth otherwise (CI logs); nothing when quiet."""
-    if quiet or total == 0:
+    if quiet or total < 100:
         return (lambda: None), (lambda: None)
     if sys.stderr.isatty():
         from tqdm import tqdm

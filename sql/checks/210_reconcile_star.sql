@@ -1,29 +1,71 @@
--- staged records reconcile with the star: plays, users, songs, artists and times
+-- staged records reconcile with the star: plays, users, times, songs and artists
 -- Each row names a table whose row count differs from what staging says it must hold.
-SELECT expected.tbl, expected.n AS expected_rows, actual.n AS actual_rows
-FROM (
-    SELECT 'songplays' AS tbl, COUNT(*) AS n
-    FROM staging_events WHERE page = 'NextSong' AND user_id <> ''
+WITH plays AS (
+    SELECT
+        user_id,
+        start_time
+    FROM staging_events
+    WHERE page = 'NextSong' AND user_id <> ''
+),
+
+expected AS (
+    SELECT
+        'songplays' AS tbl,
+        COUNT(*) AS n
+    FROM plays
     UNION ALL
-    SELECT 'users', COUNT(DISTINCT user_id)
-    FROM staging_events WHERE page = 'NextSong' AND user_id <> ''
+    SELECT
+        'users' AS tbl,
+        COUNT(DISTINCT user_id) AS n
+    FROM plays
     UNION ALL
-    SELECT 'time', COUNT(DISTINCT start_time)
-    FROM staging_events WHERE page = 'NextSong' AND user_id <> ''
+    SELECT
+        'time' AS tbl,
+        COUNT(DISTINCT start_time) AS n
+    FROM plays
     UNION ALL
-    SELECT 'songs', COUNT(DISTINCT song_id) FROM staging_songs
+    SELECT
+        'songs' AS tbl,
+        COUNT(DISTINCT song_id) AS n
+    FROM staging_songs
     UNION ALL
-    SELECT 'artists', COUNT(DISTINCT artist_id) FROM staging_songs
-) AS expected
-INNER JOIN (
-    SELECT 'songplays' AS tbl, COUNT(*) AS n FROM songplays
+    SELECT
+        'artists' AS tbl,
+        COUNT(DISTINCT artist_id) AS n
+    FROM staging_songs
+),
+
+actual AS (
+    SELECT
+        'songplays' AS tbl,
+        COUNT(*) AS n
+    FROM songplays
     UNION ALL
-    SELECT 'users', COUNT(*) FROM users
+    SELECT
+        'users' AS tbl,
+        COUNT(*) AS n
+    FROM users
     UNION ALL
-    SELECT 'time', COUNT(*) FROM time
+    SELECT
+        'time' AS tbl,
+        COUNT(*) AS n
+    FROM time
     UNION ALL
-    SELECT 'songs', COUNT(*) FROM songs
+    SELECT
+        'songs' AS tbl,
+        COUNT(*) AS n
+    FROM songs
     UNION ALL
-    SELECT 'artists', COUNT(*) FROM artists
-) AS actual ON expected.tbl = actual.tbl
+    SELECT
+        'artists' AS tbl,
+        COUNT(*) AS n
+    FROM artists
+)
+
+SELECT
+    expected.tbl,
+    expected.n AS expected_rows,
+    actual.n AS actual_rows
+FROM expected
+INNER JOIN actual ON expected.tbl = actual.tbl
 WHERE expected.n <> actual.n;

