@@ -194,6 +194,7 @@ def stage(
         finally:
             close()
         record_rejects(cur, kind, load_id, result.rejects)
+        cur.execute(f"ANALYZE {table}")  # fresh statistics, or the transform's joins plan as nested loops
         execute_values(
             cur,
             "INSERT INTO load_files (source_file, kind, size_bytes, version, load_id, records_read, "
