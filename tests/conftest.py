@@ -130,6 +130,16 @@ def run_cli(command: str, env: dict, *args: str, check: bool = True, timeout: fl
 
 
 @pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """A small dataset from the project's generator: 600 events in one log file, 40 song files."""
+    from sparkify_dwh.generate import generate
+
+    root = tmp_path_factory.mktemp("small")
+    generate(root, events=600, songs=40, seed=3, events_per_day=600)
+    return root
+
+
+@pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's server on a free loopback port: a real HTTP S3 (and IAM, Redshift) endpoint."""
     from moto.server import ThreadedMotoServer

@@ -3,7 +3,7 @@
 import shutil
 
 import pytest
-from conftest import ROOT, run_cli, table_digest
+from conftest import run_cli, table_digest
 
 from sparkify_dwh import config, migrations
 
@@ -36,9 +36,9 @@ def test_rerun_on_the_same_input_changes_nothing(env, conn):
         assert (loaded, unchanged) == ("0", files)
 
 
-def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, env, conn):
+def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, env, conn, small_dataset):
     src = tmp_path / "src"
-    shutil.copytree(ROOT / "tests" / "data" / "small", src)
+    shutil.copytree(small_dataset, src)
     env.update(SONG_DATA=str(src / "song_data"), LOG_DATA=str(src / "log_data"))
     run_cli("load", env)
     base = digests(conn)
@@ -63,18 +63,17 @@ def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, 
     assert "0 failed" in verify.stdout
 
 
-def test_full_refresh_rebuilds_from_the_configured_sources(tmp_path, env, conn):
+def test_full_refresh_rebuilds_from_the_configured_sources(tmp_path, env, conn, small_dataset):
     run_cli("load", env)
     demo = digests(conn)
-    env.update(SONG_DATA=str(ROOT / "tests" / "data" / "small" / "song_data"),
-               LOG_DATA=str(ROOT / "tests" / "data" / "small" / "log_data"))
+    env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
     mixed = run_cli("load", env).stdout
     assert "FULL_REFRESH=1 rebuilds" in mixed
     run_cli("load", dict(env, FULL_REFRESH="1"))
     small = digests(conn)
     assert small["staging_events"][0] < demo["staging_events"][0]
     with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM load_files WHERE source_file NOT LIKE %s", (str(ROOT) + "/tests/%",))
+        cur.execute("SELECT COUNT(*) FROM load_files WHERE source_file NOT LIKE %s", (str(small_dataset) + "/%",))
         assert cur.fetchone()[0] == 0
 
 
