@@ -1,0 +1,300 @@
+"""Nothing lost, nothing doubled: each fault planted, and what the load does about it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg2
+import pytest
+from conftest import ROOT, run_cli, table_digest
+
+from sparkify_dwh.pipeline import LOCK_KEY
+
+pytestmark = pytest.mark.integration
+
+STAR = ("songplays", "users", "songs", "artists", "time")
+GOOD = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
+        "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
+        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
+        "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
+SONG = {"num_songs": 1, "artist_id": "ARELENA", "artist_latitude": None, "artist_longitude": None,
+        "artist_location": "", "artist_name": "Elena", "song_id": "SOSETANTA", "title": "Setanta matins",
+        "duration": 269.58322, "year": 0}
+
+
+def line(**changes) -> bytes:
+    record = dict(GOOD, **changes)
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def star(conn):
+    out = {t: table_digest(conn, t) for t in STAR}
+    conn.rollback()
+    return out
+
+
+def scalar(conn, sql, *args):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        value = cur.fetchone()[0]
+    conn.rollback()
+    return value
+
+
+@pytest.fixture
+def faulty(tmp_path):
+    """A dataset where each bad record sits between good ones, plus every accepted variant."""
+    root = tmp_path / "faulty"
+    logs = root / "log_data" / "2018" / "11"
+    bad_lines = [
+        (b'{"ts": 1541105830796, "userId": "10", "page": "NextSong"', "malformed JSON"),  # truncated
+        (b"{not json at all", "malformed JSON"),
+        (b'["an", "array"]', "not a JSON object"),
+        (line(ts="abc"), "Expected `int`, got `str` - at `$.ts`"),
+        (line(sessionId="x"), "at `$.sessionId`"),
+        (b'{"ts": 1541105830796, "song": "caf\xe9"}', "invalid UTF-8"),
+    ]
+    body = [line(itemInSession=0)]
+    for i, (bad, _) in enumerate(bad_lines, start=1):
+        body += [bad, line(itemInSession=i, ts=GOOD["ts"] + i)]
+    write(logs / "2018-11-01-events.json", b"\n".join(body) + b"\n")
+    # accepted variants: byte-order mark + CRLF, extra fields, numeric userId, an empty file
+    write(logs / "2018-11-02-events.json",
+          b"\xef\xbb\xbf" + line(ts=GOOD["ts"] + 86_400_000, extra={"x": [1]}) + b"\r\n"
+          + line(ts=GOOD["ts"] + 86_400_001, userId=11, itemInSession=1) + b"\r\n")
+    write(logs / "2018-11-03-events.json", b"")
+    write(logs / "2018-11-04-events.json.gz", b"this is not gzip")
+    songs = root / "song_data" / "A" / "B" / "C"
+    write(songs / "TRABC1.json", json.dumps(SONG, indent=4).encode())  # pretty-printed
+    write(songs / "TRABC2.json", b"<html>oops</html>\n")
+    return root, [reason for _, reason in bad_lines]
+
+
+def test_bad_records_are_kept_with_file_line_and_reason_and_the_rest_loads(faulty, env, conn):
+    root, reasons = faulty
+    env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"), MAX_ERRORS="100")
+    out = run_cli("load", env).stdout
+    assert "8 records rejected" in out and "SELECT * FROM load_errors WHERE load_id" in out
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_file, line_number, reason, raw_line FROM load_errors "
+                    "ORDER BY source_file, line_number")
+        errors = cur.fetchall()
+    day1 = [e for e in errors if e[0].endswith("2018-11-01-events.json")]
+    assert [e[1] for e in day1] == [2, 4, 6, 8, 10, 12]
+    for (_, _, reason, raw), expected in zip(day1, reasons):
+        assert expected in reason and raw
+    gz = [e for e in errors if e[0].endswith(".json.gz")]
+    assert gz and gz[0][1] == 0 and "cannot read the file" in gz[0][2]
+    song = [e for e in errors if e[0].endswith("TRABC2.json")]
+    assert song and song[0][1] == 1 and "malformed JSON" in song[0][2] and song[0][3].startswith("<html>")
+
+    # the good lines around each bad one, and every accepted variant, were staged
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_events WHERE source_file LIKE %s", "%-01-events.json") == 7
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_events WHERE source_file LIKE %s", "%-02-events.json") == 2
+    assert scalar(conn, "SELECT user_id FROM staging_events WHERE ts = %s", GOOD["ts"] + 86_400_001) == "11"
+    assert scalar(conn, "SELECT title FROM songs") == "Setanta matins"
+    assert scalar(conn, "SELECT COUNT(*) FROM songplays WHERE song_id = 'SOSETANTA'") == 9
+
+    # records read = rows staged + records rejected, per file, in the ledger and in verify
+    assert scalar(conn, "SELECT SUM(records_read - rows_staged - records_rejected) FROM load_files") == 0
+    assert scalar(conn, "SELECT records_read FROM load_files WHERE source_file LIKE %s", "%-01-events.json") == 13
+    assert scalar(conn, "SELECT COUNT(*) FROM load_files WHERE source_file LIKE %s", "%.json.gz") == 0
+    assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_over_max_errors_the_run_fails_and_the_star_is_as_it_was(faulty, env, conn, small_dataset):
+    env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
+    run_cli("load", env)
+    before = star(conn)
+
+    root, _ = faulty
+    env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"), MAX_ERRORS="7")
+    proc = run_cli("load", env, check=False)
+    assert proc.returncode == 1
+    assert "8 records rejected, over MAX_ERRORS=7" in proc.stderr
+    assert "2018-11-01-events.json:2: malformed JSON" in proc.stderr  # the first errors, with file and line
+    assert star(conn) == before
+    assert scalar(conn, "SELECT COUNT(*) FROM load_files WHERE source_file LIKE %s", str(root) + "%") == 0
+    assert scalar(conn, "SELECT COUNT(*) FROM load_errors") == 8  # kept where a person can see them
+
+    # at the threshold, the load goes through
+    assert run_cli("load", dict(env, MAX_ERRORS="8")).returncode == 0
+
+
+TRICKY = [
+    'back\\slash and \\\\ double', 'say "hi"', "tab\there", "new\nline", "carriage\rreturn", "NULL", "\\N",
+    "", "emoji 😀🎵", "日本語の歌", "Ελληνικά", "עברית", "emoji at end 🎶", "comma, and; semicolon", "'single'",
+]
+
+
+def test_text_round_trips_exactly(tmp_path, env, conn):
+    root = tmp_path / "text"
+    lines = []
+    for i, text in enumerate(TRICKY):
+        write(root / "song_data" / "A" / "A" / "A" / f"TRAAA{i}.json",
+              json.dumps(dict(SONG, song_id=f"SO{i:03d}", title=text, artist_name=text, duration=100.0 + i))
+              .encode())
+        lines.append(line(song=text, artist=text, length=100.0 + i, ts=GOOD["ts"] + i, location=text, itemInSession=i))
+    write(root / "log_data" / "2018" / "11" / "2018-11-01-events.json", b"\n".join(lines))
+    env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"))
+    run_cli("load", env)
+    with conn.cursor() as cur:
+        cur.execute("SELECT title FROM songs ORDER BY song_id")
+        assert [r[0] for r in cur.fetchall()] == TRICKY
+        cur.execute("SELECT location, song_id FROM songplays ORDER BY songplay_id")
+        plays = cur.fetchall()
+        cur.execute("SELECT song, artist FROM staging_events ORDER BY ts")
+        staged = cur.fetchall()
+    assert [p[0] for p in plays] == TRICKY
+    assert [p[1] for p in plays] == [f"SO{i:03d}" for i in range(len(TRICKY))]  # every tricky title matched
+    assert staged == [(t, t) for t in TRICKY]
+    # a JSON null stays NULL and an empty string stays empty
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_songs WHERE artist_latitude IS NULL") == len(TRICKY)
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_events WHERE song = ''") == 1
+
+
+def _wait_for(conn, sql, args=(), timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            row = cur.fetchone()
+        conn.rollback()
+        if row and row[0]:
+            return row[0]
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {sql}")
+
+
+def _start_load(env):
+    return subprocess.Popen([sys.executable, str(ROOT / "bin" / "load")], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _blocked_on(conn, statement):
+    """The pid of the load's backend once it waits on a lock while running `statement`."""
+    return _wait_for(
+        conn,
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' AND wait_event_type = 'Lock' "
+        "AND query LIKE %s",
+        ("%" + statement + "%",),
+    )
+
+
+def test_a_second_load_waits_for_the_first_and_the_result_equals_one_load(env, conn, database):
+    holder = psycopg2.connect(database)
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    waiting = _start_load(env)
+    _wait_for(conn, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' "
+                    "AND query LIKE 'SELECT pg_advisory_lock%%' AND wait_event_type IS NOT NULL")
+    holder.close()  # the first "load" finishes
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert "another load is running" in out and "waiting for it to finish" in out
+
+    # two real loads started together: one waits, and the tables equal those of a single load
+    single = star(conn)
+    a, b = _start_load(dict(env, FULL_REFRESH="1")), _start_load(dict(env, FULL_REFRESH="1"))
+    assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
+    assert star(conn) == single
+    assert scalar(conn, "SELECT COUNT(*) FROM load_files") == scalar(
+        conn, "SELECT COUNT(DISTINCT source_file) FROM load_files")
+
+
+def test_kill_during_staging_then_rerun_equals_one_clean_run(env, conn, database, tmp_path):
+    # the reference: one clean run in its own database
+    run_cli("load", env)
+    clean = star(conn)
+    staged = scalar(conn, "SELECT COUNT(*) FROM staging_events")
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE staging_events, staging_songs, load_files, load_errors, songplays, users, songs, "
+                    "artists, time, schema_history")
+    conn.commit()
+
+    blocker = psycopg2.connect(database)
+    run_cli("migrate", env)
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE load_files IN SHARE MODE")  # reads pass; the ledger insert after COPY waits
+    load = _start_load(env)
+    _blocked_on(conn, "INSERT INTO load_files")  # staging_songs was copied in this transaction, not committed
+    os.kill(load.pid, signal.SIGKILL)
+    load.wait()
+    blocker.close()
+    _wait_for(conn, "SELECT COUNT(*) = 0 FROM pg_stat_activity WHERE application_name = 'sparkify-dwh'")
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_songs") == 0  # the killed staging left nothing
+    assert scalar(conn, "SELECT COUNT(*) FROM load_files") == 0
+
+    run_cli("load", env)
+    assert star(conn) == clean
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_events") == staged
+
+
+def test_kill_during_transform_keeps_the_previous_star_and_rerun_heals(env, conn, database, small_dataset, tmp_path):
+    src = tmp_path / "src"
+    subprocess.run(["cp", "-r", str(small_dataset), str(src)], check=True)
+    env.update(SONG_DATA=str(src / "song_data"), LOG_DATA=str(src / "log_data"))
+    run_cli("load", env)
+    previous = star(conn)
+
+    day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    more = day.with_name("2018-11-02-events.json")
+    more.write_bytes(day.read_bytes().replace(b'"ts":15410', b'"ts":15411'))
+    blocker = psycopg2.connect(database)
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE time IN ACCESS EXCLUSIVE MODE")  # the transform waits at its last table
+    load = _start_load(env)
+    _blocked_on(conn, "DELETE FROM time")
+    os.kill(load.pid, signal.SIGKILL)
+    load.wait()
+    blocker.close()
+    _wait_for(conn, "SELECT COUNT(*) = 0 FROM pg_stat_activity WHERE application_name = 'sparkify-dwh'")
+    assert star(conn) == previous  # songplays, users, ... were rebuilt in the killed transaction: all undone
+
+    run_cli("load", env)
+    healed = star(conn)
+    assert healed["songplays"][0] > previous["songplays"][0]
+    fresh = dict(env, FULL_REFRESH="1")
+    run_cli("load", fresh)
+    assert star(conn) == healed
+
+
+def test_freshness_fails_verify_when_the_newest_event_is_too_old(env, conn):
+    run_cli("load", env)  # the demo data is from November 2018
+    assert run_cli("verify", env).returncode == 0
+    proc = run_cli("verify", dict(env, MAX_EVENT_AGE="7d"), check=False)
+    assert proc.returncode == 1
+    assert any(line.startswith("freshness") and "FAIL" in line for line in proc.stdout.splitlines())
+    assert "newest_event" in proc.stderr
+    generous = run_cli("verify", dict(env, MAX_EVENT_AGE=f"{24 * 365 * 100}h"))
+    assert any(line.startswith("freshness") and "pass" in line for line in generous.stdout.splitlines())
+
+
+def test_a_changed_object_in_s3_is_reloaded_without_duplicates(env, conn, aws_env, small_dataset):
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="sparkify-incr", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    for path in small_dataset.rglob("*.json"):
+        s3.upload_file(str(path), "sparkify-incr", str(path.relative_to(small_dataset)))
+    env.update(aws_env, SONG_DATA="s3://sparkify-incr/song_data", LOG_DATA="s3://sparkify-incr/log_data")
+    run_cli("load", env)
+    events = scalar(conn, "SELECT COUNT(*) FROM staging_events")
+
+    key = "log_data/2018/11/2018-11-01-events.json"
+    body = s3.get_object(Bucket="sparkify-incr", Key=key)["Body"].read()
+    s3.put_object(Bucket="sparkify-incr", Key=key, Body=body.rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n")
+    out = run_cli("load", env).stdout
+    line_ = next(x for x in out.splitlines() if x.startswith("events"))
+    assert line_.split()[3] == "1"  # one file loaded again
+    assert scalar(conn, "SELECT COUNT(*) FROM staging_events") == events - 1
+    assert "0 failed" in run_cli("verify", env).stdout
