@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from . import sqlfiles
 
@@ -35,17 +36,16 @@ def run(conn, dialect: str = "postgres", extra: list[CheckResult] | None = None)
     return results + list(extra or [])
 
 
-def freshness(conn, max_age_hours: int) -> CheckResult:
-    """dbt-style source freshness: the newest event is at most `max_age_hours` old."""
+def freshness(conn, max_age_hours: int, now: datetime | None = None) -> CheckResult:
+    """dbt-style source freshness: the newest event is at most `max_age_hours` old (UTC)."""
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT MAX(start_time), CAST(EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP AT TIME ZONE 'UTC' - MAX(start_time)))"
-            " / 3600 AS INTEGER) FROM staging_events"
-        )
-        newest, age = cur.fetchone()
+        cur.execute("SELECT MAX(start_time) FROM staging_events")
+        (newest,) = cur.fetchone()
     conn.rollback()
-    stale = newest is None or age > max_age_hours
-    sample = ((str(newest), age, max_age_hours),) if stale else ()
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    age = None if newest is None else (now - newest).total_seconds() / 3600
+    stale = age is None or age > max_age_hours
+    sample = ((str(newest), None if age is None else round(age, 1), max_age_hours),) if stale else ()
     return CheckResult(
         "freshness", f"the newest event is at most {max_age_hours} hours old", int(stale),
         ("newest_event", "age_hours", "max_age_hours"), sample,

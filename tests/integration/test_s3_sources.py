@@ -1,0 +1,47 @@
+"""S3 sources on moto's server: paginated listing, hidden keys skipped, unsigned reads without credentials."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sparkify_dwh import sources
+
+pytestmark = pytest.mark.integration
+
+
+def test_listing_pages_through_every_key_and_skips_hidden_ones(aws_env):
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="many-files", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    keys = [f"song_data/A/{i % 7}/TR{i:05d}.json" for i in range(1050)]
+    noise = ["song_data/.ipynb_checkpoints/TR00001-checkpoint.json", "song_data/A/_SUCCESS",
+             "song_data/A/readme.txt", "song_data_old/A/TR1.json"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket="many-files", Key=k, Body=b"{}"), keys + noise))
+    found = sources.list_files("s3://many-files/song_data")
+    assert len(found) == 1050  # more than one page of 1000
+    assert [f.uri for f in found] == sorted(f"s3://many-files/{k}" for k in keys)
+    assert all(f.size == 2 and f.version for f in found)
+    read = sources.reader("s3://many-files/song_data")
+    assert {data for _, data in sources.read_parallel(found[:40], read)} == {b"{}"}
+
+
+def test_a_missing_bucket_is_an_error_naming_it(aws_env):
+    with pytest.raises(sources.SourceError, match=r"s3://no-such-bucket/log_data: cannot list \(NoSuchBucket\)"):
+        sources.list_files("s3://no-such-bucket/log_data")
+
+
+def test_without_credentials_requests_are_unsigned(monkeypatch, tmp_path, s3_endpoint):
+    from botocore import UNSIGNED
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    client = sources.s3_client()
+    assert client.meta.config.signature_version is UNSIGNED
+    assert client.meta.endpoint_url == s3_endpoint
