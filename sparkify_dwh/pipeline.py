@@ -43,6 +43,22 @@ class LoadSummary:
     def rejected(self) -> int:
         return sum(s.records_rejected for s in self.staged)
 
+    def as_dict(self) -> dict:
+        return {
+            "load_id": self.load_id,
+            "schema_applied": self.migrated,
+            "sources": [
+                {"kind": s.kind, "location": s.source, "files": s.files_found, "files_loaded": s.files_loaded,
+                 "files_replaced": s.files_replaced, "files_unchanged": s.files_unchanged,
+                 "records_read": s.records_read, "rows_staged": s.rows_staged,
+                 "records_rejected": s.records_rejected, "seconds": round(s.seconds, 3)}
+                for s in self.staged
+            ],
+            "tables": self.tables,
+            "steps": {name: round(seconds, 3) for name, seconds in self.steps},
+            "transform": {t.file: {"rows": t.rows, "seconds": round(t.seconds, 3)} for t in self.transform},
+        }
+
 
 def new_load_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]

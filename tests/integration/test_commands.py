@@ -96,3 +96,16 @@ def test_a_password_never_reaches_output_files_or_tables_on_a_failed_load(tmp_pa
         cur.execute("SELECT COUNT(*) FROM load_errors WHERE reason LIKE %s OR raw_line LIKE %s",
                     (f"%{secret}%", f"%{secret}%"))
         assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.integration
+def test_load_json_summary_reconciles(env):
+    import json
+
+    summary = json.loads(run_cli("load", env, "--json").stdout)
+    assert {s["kind"] for s in summary["sources"]} == {"songs", "events"}
+    for s in summary["sources"]:
+        assert s["records_read"] == s["rows_staged"] + s["records_rejected"] > 0
+    events = next(s for s in summary["sources"] if s["kind"] == "events")
+    assert summary["tables"]["staging_events"] == events["rows_staged"]
+    assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "count"}
