@@ -131,9 +131,16 @@ def reader(uri: str, client=None) -> Callable[[SourceFile], bytes]:
 
 
 def read_parallel(
-    files: Iterable[SourceFile], read: Callable[[SourceFile], bytes], workers: int = 16
+    files: Iterable[SourceFile],
+    read: Callable[[SourceFile], bytes],
+    workers: int = 16,
+    max_bytes: int = 64 << 20,
 ) -> Iterator[tuple[SourceFile, bytes | Exception]]:
-    """(file, bytes) in the order given, read `workers` at a time; a failed read yields its exception."""
+    """(file, bytes) in the order given, read `workers` at a time; a failed read yields its exception.
+
+    At most 2 x `workers` files, and about `max_bytes` of them (by listed size), are in flight at once,
+    so memory stays flat whether the source holds 15,000 tiny song files or a few large logs.
+    """
 
     def safe(f: SourceFile) -> bytes | Exception:
         try:
@@ -142,12 +149,15 @@ def read_parallel(
             return err
 
     window: deque = deque()
+    in_flight = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for f in files:
-            window.append((f, pool.submit(safe, f)))
-            if len(window) >= workers * 2:
+            while window and (len(window) >= workers * 2 or in_flight + f.size > max_bytes):
                 head, future = window.popleft()
+                in_flight -= head.size
                 yield head, future.result()
+            window.append((f, pool.submit(safe, f)))
+            in_flight += f.size
         while window:
             head, future = window.popleft()
             yield head, future.result()

@@ -41,3 +41,19 @@ def test_parallel_reads_keep_order_and_report_failures(tmp_path):
     out = list(sources.read_parallel(files, sources.reader(str(tmp_path)), workers=4))
     assert [f for f, _ in out] == files
     assert all(isinstance(d, bytes) == (i % 2 == 0) for i, (_, d) in enumerate(out))
+
+
+def test_parallel_reads_bound_the_bytes_in_flight(tmp_path):
+    files = [sources.SourceFile(f"f{i}", 10, "v") for i in range(20)]
+    started = []
+
+    def read(f):
+        started.append(f.uri)
+        return b"x" * 10
+
+    consumed = 0
+    for _ in sources.read_parallel(files, read, workers=8, max_bytes=30):
+        consumed += 1
+        # never more than 3 files (30 bytes) read ahead of what the caller has taken
+        assert len(started) - consumed <= 3
+    assert consumed == 20
