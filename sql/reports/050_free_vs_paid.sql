@@ -2,7 +2,7 @@
 -- Grain: one row per level (free, paid), in name order.
 -- plays and users_who_played count plays at that level (a user who changed level counts under
 -- both); users_now counts users by the level of their latest play (the users table).
--- chart: bar level plays
+-- chart: barh level plays
 SELECT
     p.level,
     p.plays,
