@@ -21,6 +21,12 @@ from tabulate import tabulate
 
 from . import db, sqlfiles
 
+# What a browser would fetch: src/href/action/data to another origin, CSS url() to one, @import.
+_EXTERNAL = re.compile(
+    r"""\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//"""
+    r"""|url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|@import""",
+    re.IGNORECASE,
+)
 _CHART = re.compile(r"^chart:\s*(bar|barh|line)\s+(\S+)\s+(\S+)$")
 _LABEL_WIDTH = 48
 _ACCENT = "#2b6cb0"
@@ -213,7 +219,16 @@ def _html_value(value, fmt: str) -> str:
     return str(cell(value))
 
 
+def external_references(page: str) -> list[str]:
+    """Every reference in `page` that would make a browser fetch something."""
+    return _EXTERNAL.findall(page)
+
+
 def write_html(answers: list[Answer], path: Path, *, warehouse: str) -> Path:
+    page = html(answers, warehouse=warehouse)
+    found = external_references(page)
+    if found:
+        raise ValueError(f"the page would fetch {found[0]!r}; it must open offline")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html(answers, warehouse=warehouse), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path
