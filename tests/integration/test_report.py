@@ -201,7 +201,7 @@ def chromium() -> Path:
     if not CHROMIUM.exists() and shutil.which("apt-get") and os.geteuid() == 0:
         apt_env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         for step in (["apt-get", "update", "-qq"],
-                     ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+                     ["apt-get", "install", "-y", "-qq", "chromium"]):
             proc = subprocess.run(step, env=apt_env, capture_output=True, text=True, timeout=1200)
             why = f"{' '.join(step)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}"
             if proc.returncode != 0:
