@@ -246,7 +246,7 @@ def test_page_opens_offline_in_chromium_with_its_charts(loaded, answers, chromiu
             browser.close()
     assert errors == []
     assert requests == [page_path.as_uri()]
-    assert found["charts"] == len(charted) == 7
+    assert found["charts"] == len(charted) > 0
     assert found["tables"] == len(answers)
     assert found["drawn"]
     assert found["bars"] == {n: len(a.rows) for n, a in charted.items() if a.chart.kind != "line"} | {
