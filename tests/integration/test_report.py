@@ -188,6 +188,14 @@ def test_report_on_an_empty_warehouse_says_to_load_first(env):
     assert "load the warehouse first" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_report_on_an_empty_star_gives_empty_answers(env):
+    run_cli("migrate", env)
+    out = run_cli("report", env, "--no-html").stdout
+    assert out.count("(no rows)") == len(sqlfiles.files("reports")) - 1
+    share = out.split("matched to a known song?")[1].splitlines()
+    assert share[4].split() == ["0", "0", "0", "0"]  # plays, matched, known songs played, known songs; no share
+
+
 def _missing(message: str):
     if os.environ.get("REQUIRE_SAMPLE"):
         pytest.fail(message)
