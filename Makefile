@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install load stage transform migrate verify data test lint psql db-url db-stop clean
+.PHONY: help install load stage transform migrate verify report data test lint psql db-url db-stop clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ migrate: $(INSTALLED) ## apply pending schema files (sql/schema/)
 
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify
+
+report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them with charts to REPORT_OUT (report.html)
+	$(PY) bin/report
 
 data: $(INSTALLED) ## generate a dataset: make data EVENTS=1000000 SONGS=20000 DATA_OUT=data/big
 	$(PY) bin/generate --events $(EVENTS) --songs $(SONGS) $(DATA_OUT)

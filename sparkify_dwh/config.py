@@ -58,6 +58,7 @@ class Settings:
     demo_events: int
     demo_songs: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+    report_out: Path = ROOT / "report.html"
 
     @property
     def uses_demo_data(self) -> bool:
@@ -90,6 +91,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         demo_events=_int(values, "DEMO_EVENTS", 20000),
         demo_songs=_int(values, "DEMO_SONGS", 2000),
         extra=values,
+        report_out=Path(values.get("REPORT_OUT", "") or ROOT / "report.html"),
     )
 
 

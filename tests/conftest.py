@@ -94,7 +94,7 @@ def conn(database):
     c.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample() -> Path:
     """The public Sparkify sample beside the checkout. CI (REQUIRE_SAMPLE=1) fails without it."""
     if not (SAMPLE / "log_data").is_dir():
