@@ -51,7 +51,8 @@ data: $(INSTALLED) ## generate a dataset: make data EVENTS=1000000 SONGS=20000 D
 	$(PY) bin/generate --events $(EVENTS) --songs $(SONGS) $(DATA_OUT)
 
 test: $(INSTALLED) ## run the whole test suite (unit and integration)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# a temporary folder of this run's own: runs side by side never clean up each other's
+	tmp=$$(mktemp -d); rc=0; $(PY) -m pytest --basetemp=$$tmp $(PYTEST_ARGS) || rc=$$?; rm -rf $$tmp; exit $$rc
 
 lint: $(INSTALLED) ## parse and lint every SQL file (postgres, and redshift for Redshift-bound files); lint Python
 	$(BIN)/sqlfluff lint --dialect postgres sql/

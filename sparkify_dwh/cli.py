@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ def run(main: Callable[[Settings], int | None]) -> None:
     try:
         settings = load_settings()
         code = main(settings)
+        sys.stdout.flush()
     except TooManyErrors as err:
         _fail(str(err), settings)
         for r in err.sample:
@@ -39,6 +41,9 @@ def run(main: Callable[[Settings], int | None]) -> None:
     except KeyboardInterrupt:
         _fail("interrupted", settings)
         code = 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except Exception as err:  # a database error mid-statement, an S3 failure: one line, masked
         _fail(f"{type(err).__name__}: {str(err).strip()}", settings)
         code = 1

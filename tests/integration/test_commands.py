@@ -109,3 +109,26 @@ def test_load_json_summary_reconciles(env):
     events = next(s for s in summary["sources"] if s["kind"] == "events")
     assert summary["tables"]["staging_events"] == events["rows_staged"]
     assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "count"}
+
+
+def test_output_piped_into_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)}
+    big = "from sparkify_dwh import cli; cli.run(lambda settings: print('x' * 5_000_000))"
+    proc = subprocess.run(f'{sys.executable} -c "{big}" | head -c 5', shell=True, env=env, capture_output=True,
+                          text=True)
+    assert proc.stdout == "xxxxx"
+    assert proc.stderr == ""
+
+
+@pytest.mark.integration
+def test_psql_opens_on_the_current_database(env):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "bin" / "db"), "psql"], env=env, input="SELECT 40 + 2;\n",
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "42" in proc.stdout
