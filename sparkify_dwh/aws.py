@@ -357,10 +357,8 @@ def provision(settings: Settings, say=print, clients: Clients | None = None, pol
     policy = role_policy([settings.song_data, settings.log_data], staging)
     role_arn = ensure_role(clients.iam, rs.iam_role_name, policy, say)
     ensure_parameter_group(clients.redshift, rs.parameter_group, say)
-    if rs.publicly_accessible:
-        cidr = rs.allowed_cidr or caller_cidr()
-    else:
-        cidr = default_vpc(clients.ec2)[1]  # private: only hosts inside the VPC
+    # public: ALLOWED_CIDR, else this machine's address; private: only hosts inside the VPC
+    cidr = (rs.allowed_cidr or caller_cidr()) if rs.publicly_accessible else default_vpc(clients.ec2)[1]
     group_id = ensure_security_group(clients.ec2, rs.security_group, rs.db_port, cidr, say)
     ensure_cluster(clients.redshift, rs, role_arn, group_id, say)
     cluster = wait_available(clients.redshift, rs.cluster_identifier, say, poll=poll)

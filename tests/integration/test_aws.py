@@ -30,7 +30,7 @@ def parameter_calls(monkeypatch):
     def modify_cluster_parameter_group(self):
         name = self._get_param("ParameterGroupName")
         calls.append((name, self._get_param("Parameters")))
-        return ActionResult({"ParameterGroupName": name, "ParameterGroupStatus": "Your parameter group has been updated"})
+        return ActionResult({"ParameterGroupName": name, "ParameterGroupStatus": "updated"})
 
     monkeypatch.setattr(RedshiftResponse, "modify_cluster_parameter_group", modify_cluster_parameter_group,
                         raising=False)
