@@ -1,0 +1,124 @@
+"""The Redshift load's S3 side against moto's server: compaction into parts, manifests, JSONPaths, cleanup.
+
+No Redshift answers here: what COPY would do with these files is covered by the SQL tests
+(tests/unit/test_redshift_sql.py) and, for rejects, by feeding sys_load_error_detail rows to copy_rejects.
+"""
+
+import gzip
+import json
+import uuid
+from collections import Counter
+
+import boto3
+import pytest
+from conftest import SAMPLE_FIGURES
+
+from sparkify_dwh import records, redshift, sources
+
+ROLE = "arn:aws:iam::123456789012:role/sparkify-dwh-copy"
+
+
+@pytest.fixture
+def s3(aws_env):
+    return boto3.client("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-west-2")
+
+
+@pytest.fixture
+def target(s3):
+    bucket = "stage-" + uuid.uuid4().hex[:10]
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    return redshift.Target(f"s3://{bucket}/loads", "20260101T000000-abcdef12", ROLE, "us-west-2")
+
+
+def _get(s3, uri: str) -> bytes:
+    bucket, key = sources.split_s3(uri)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _expected(kind: str, root) -> tuple[Counter, int]:
+    """(source_file, line) of every valid record of the originals, and the number of rejects."""
+    parse = records.events if kind == "events" else records.songs
+    found, rejected = Counter(), 0
+    for f in sources.list_files(str(root)):
+        for item in parse(f.uri, sources.reader(f.uri)(f)):
+            if isinstance(item, records.Reject):
+                rejected += 1
+            else:
+                found[(f.uri, item[0])] += 1
+    return found, rejected
+
+
+def _compact_and_read_back(kind, root, target, s3, tmp_path, slices=2):
+    files = sources.list_files(str(root))
+    result = redshift.compact(kind, files, str(root), target, slices, tmp_path, write_client=s3, workers=4,
+                              quiet=True)
+    manifest = json.loads(_get(s3, target.manifest(kind)))
+    rows = []
+    for entry in manifest["entries"]:
+        rows += [json.loads(line) for line in gzip.decompress(_get(s3, entry["url"])).splitlines()]
+    return result, manifest, rows
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind,folder", [("songs", "song_data"), ("events", "log_data")])
+def test_compacted_parts_hold_every_record_of_the_originals_once(kind, folder, small_dataset, target, s3, tmp_path):
+    result, manifest, rows = _compact_and_read_back(kind, small_dataset / folder, target, s3, tmp_path)
+    expected, rejected = _expected(kind, small_dataset / folder)
+
+    assert Counter((r["source_file"], r["source_line"]) for r in rows) == expected
+    assert len(result.rejects) == rejected
+    assert {r["load_id"] for r in rows} == {target.load_id}
+    assert len(result.parts) % 2 == 0
+    assert all(e["mandatory"] is True for e in manifest["entries"])
+    assert [e["url"] for e in manifest["entries"]] == [p.uri for p in result.parts if p.records]
+    assert all(e["url"].startswith(target.uri(kind) + "/part-") for e in manifest["entries"])
+    # the ledger counts of every file add up
+    assert sum(c.read for c in result.files) == len(rows) + rejected
+    assert sum(c.staged for c in result.files) == len(rows)
+    fields = redshift.EVENT_PART_FIELDS if kind == "events" else redshift.SONG_PART_FIELDS
+    assert all(set(r) == set(fields) for r in rows)
+    if kind == "events":
+        assert all(r["start_time"] == r["ts"] for r in rows)
+        assert json.loads(_get(s3, target.jsonpaths())) == redshift.jsonpaths()
+
+
+@pytest.mark.integration
+def test_the_sample_compacts_to_its_known_figures(sample, target, s3, tmp_path):
+    _, _, songs = _compact_and_read_back("songs", sample / "song_data", target, s3, tmp_path / "s", slices=4)
+    _, _, events = _compact_and_read_back("events", sample / "log_data", target, s3, tmp_path / "e", slices=4)
+    assert len(songs) == SAMPLE_FIGURES["staging_songs"]
+    assert len(events) == SAMPLE_FIGURES["staging_events"]
+
+
+@pytest.mark.integration
+def test_copy_rejects_point_at_the_source_file_and_line(small_dataset, target, s3, tmp_path):
+    result, manifest, rows = _compact_and_read_back("events", small_dataset / "log_data", target, s3, tmp_path)
+    part = next(p for p in result.parts if p.records >= 3)
+    line3 = json.loads(gzip.decompress(_get(s3, part.uri)).splitlines()[2])
+    detail = [(part.uri.ljust(256), 3, "user_agent".ljust(127), 1204,
+               "String length exceeds DDL length".ljust(512))]
+    staged_before = sum(c.staged for c in result.files)
+
+    (reject,) = redshift.copy_rejects(result, detail)
+
+    assert (reject.source, reject.line_number) == (line3["source_file"], line3["source_line"])
+    assert reject.reason == ("rejected by COPY: String length exceeds DDL length (column user_agent, error 1204)")
+    assert json.loads(reject.raw_line) == line3
+    assert sum(c.staged for c in result.files) == staged_before - 1
+    (counted,) = [c for c in result.files if c.file.uri == line3["source_file"]]
+    assert counted.read == counted.staged + counted.rejected
+    ledger = redshift.ledger_rows([result], target.load_id)
+    assert {r["source_file"] for r in ledger} == {c.file.uri for c in result.files}
+    errors = redshift.error_rows([result], target.load_id)
+    assert errors[-1]["line_number"] == line3["source_line"]
+
+
+@pytest.mark.integration
+def test_a_load_s_staging_files_are_removed_after_it(small_dataset, target, s3, tmp_path):
+    _compact_and_read_back("songs", small_dataset / "song_data", target, s3, tmp_path)
+    bucket, _ = sources.split_s3(target.staging)
+    other = "loads/another-load/keep.json.gz"
+    s3.put_object(Bucket=bucket, Key=other, Body=b"")
+    redshift._remove(s3, target.uri())
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == [other]
