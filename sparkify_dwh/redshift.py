@@ -36,6 +36,7 @@ from .config import RedshiftSettings, Settings, SettingsError
 NODE_SLICES = {"ra3.large": 2, "ra3.xlplus": 2, "ra3.4xlarge": 4, "ra3.16xlarge": 16, "dc2.large": 2,
                "dc2.8xlarge": 16}
 PART_TARGET_BYTES = 256 << 20  # uncompressed JSON per part before another round of parts is added
+MAXERROR_LIMIT = 100_000  # the largest MAXERROR Redshift accepts
 
 BOOKKEEPING = staging.BOOKKEEPING  # source_file, source_line, load_id
 # Events keep the log's field names in the parts; a JSONPaths file maps them to columns. start_time is
@@ -177,7 +178,7 @@ def copy_sql(table: str, columns: tuple[str, ...], source: str, target: Target, 
     lines += [
         "TIMEFORMAT 'epochmillisecs'",
         f"REGION {literal(target.region)}",
-        f"MAXERROR {int(max_errors)}",
+        f"MAXERROR {min(int(max_errors), MAXERROR_LIMIT)}",
     ]
     if truncate:
         lines.append("TRUNCATECOLUMNS")
@@ -530,14 +531,17 @@ def _stage(conn, settings: Settings, target: Target, slices: int, workdir: Path,
                 cur.execute(ERRORS_READ, (target.uri(r.kind) + "/%",))
                 if not copy_rejects(r, cur.fetchall()):
                     raise
-                return _keep_rejects(conn, cur, results, target, s3)
+                return _keep_rejects(conn, cur, results, target, s3, rolled_back=True)
             cur.execute(ERRORS_READ, (target.uri(r.kind) + "/%",))
             budget -= len(copy_rejects(r, cur.fetchall()))
-        _put_ledger(s3, target, results, errors=True, ledger=True)
-        cur.execute(errors_copy(target))
-        cur.execute(ledger_copy(target))
-        for statement in replace_statements(target.load_id):
-            cur.execute(statement)
+        if any(r.rejects for r in results):
+            _put_ledger(s3, target, results, errors=True, ledger=False)
+            cur.execute(errors_copy(target))
+        if any(r.files for r in results):
+            _put_ledger(s3, target, results, errors=False, ledger=True)
+            cur.execute(ledger_copy(target))
+            for statement in replace_statements(target.load_id):
+                cur.execute(statement)
         conn.commit()
         return results
     except BaseException:
@@ -548,9 +552,10 @@ def _stage(conn, settings: Settings, target: Target, slices: int, workdir: Path,
         cur.close()
 
 
-def _keep_rejects(conn, cur, results: list[Compacted], target: Target, s3) -> list[Compacted]:
+def _keep_rejects(conn, cur, results: list[Compacted], target: Target, s3, rolled_back=False) -> list[Compacted]:
     """Over MAX_ERRORS: nothing is staged, the rejects are kept in load_errors."""
-    conn.rollback()
+    if not rolled_back:
+        conn.rollback()
     _put_ledger(s3, target, results, errors=True, ledger=False)
     cur.execute(errors_copy(target))
     conn.commit()

@@ -122,3 +122,112 @@ def test_a_load_s_staging_files_are_removed_after_it(small_dataset, target, s3, 
     redshift._remove(s3, target.uri())
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [other]
+
+
+class _RecordingConnection:
+    """Stands in for the cluster: records each statement; sys_load_error_detail answers `copy_errors`;
+    a COPY into `failing` raises as Redshift does over MAXERROR."""
+
+    def __init__(self, copy_errors=(), failing=None):
+        self.statements, self.commits, self.rollbacks, self.closed = [], 0, 0, False
+        self.copy_errors, self.failing, self._last = list(copy_errors), failing, None
+
+    def cursor(self):
+        return self
+
+    def execute(self, sql, params=None):
+        import psycopg2
+
+        self.statements.append((sql, params))
+        self._last = (sql, params)
+        if self.failing and sql.startswith(f"COPY {self.failing} "):
+            raise psycopg2.InternalError("Load into table failed. Check 'sys_load_error_detail' for details.")
+
+    def fetchall(self):
+        sql, params = self._last
+        if "sys_load_error_detail" in sql:
+            prefix = params[0].rstrip("%")
+            return [row for row in self.copy_errors if row[0].startswith(prefix)]
+        return []
+
+    def commit(self):
+        self.commits += 1
+
+    def rollback(self):
+        self.rollbacks += 1
+
+    def close(self):
+        pass
+
+
+def _stage_settings(monkeypatch, tmp_path, small_dataset, target, **extra):
+    from sparkify_dwh.config import load_settings
+
+    monkeypatch.setenv("ENV_FILE", str(tmp_path / "none"))
+    values = {"WAREHOUSE": "redshift", "SONG_DATA": str(small_dataset / "song_data"),
+              "LOG_DATA": str(small_dataset / "log_data"), "STAGING_PREFIX": target.staging,
+              "REDSHIFT_ROLE_ARN": ROLE, **extra}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return load_settings()
+
+
+def _first_words(conn):
+    return [" ".join(sql.split()[:3]) for sql, _ in conn.statements]
+
+
+@pytest.mark.integration
+def test_the_staging_transaction_locks_copies_records_and_replaces(monkeypatch, tmp_path, small_dataset, target, s3):
+    settings = _stage_settings(monkeypatch, tmp_path, small_dataset, target, MAX_ERRORS="3")
+    events_part = target.uri("events", "part-0000.json.gz")
+    conn = _RecordingConnection(copy_errors=[(events_part, 1, "user_agent", 1204, "String length exceeds DDL")])
+
+    results = redshift._stage(conn, settings, target, 2, tmp_path / "w", s3, True, print)
+
+    assert _first_words(conn) == [
+        "LOCK load_files", "SELECT source_file, size_bytes,", "SELECT source_file, size_bytes,",
+        "COPY staging_songs (song_id,", "SELECT TRIM(file_name), line_number,",
+        "COPY staging_events (ts,", "SELECT TRIM(file_name), line_number,",
+        "COPY load_errors (load_id,", "COPY load_files (source_file,",
+        "DELETE FROM staging_songs", "DELETE FROM staging_events", "DELETE FROM load_errors",
+        "DELETE FROM load_files",
+    ]
+    copies = {sql.split()[1]: sql for sql, _ in conn.statements if sql.startswith("COPY")}
+    assert "MAXERROR 3" in copies["staging_songs"] and "MAXERROR 3" in copies["staging_events"]
+    assert conn.commits == 1 and conn.rollbacks == 0
+    events = results[1]
+    (reject,) = events.rejects
+    assert reject.reason.startswith("rejected by COPY: String length exceeds DDL")
+    ledger = [json.loads(line) for line in gzip.decompress(_get(s3, target.ledger("load_files"))).splitlines()]
+    assert len(ledger) == sum(len(r.files) for r in results) == sum(r.files_found for r in results)
+    assert sum(row["records_rejected"] for row in ledger) == 1
+    assert all(row["records_read"] == row["rows_staged"] + row["records_rejected"] for row in ledger)
+    errors = [json.loads(line) for line in gzip.decompress(_get(s3, target.ledger("load_errors"))).splitlines()]
+    assert [(e["source_file"], e["line_number"]) for e in errors] == [(reject.source, reject.line_number)]
+
+
+@pytest.mark.integration
+def test_over_max_errors_only_the_rejects_are_kept(monkeypatch, tmp_path, small_dataset, target, s3):
+    settings = _stage_settings(monkeypatch, tmp_path, small_dataset, target)
+    events_part = target.uri("events", "part-0000.json.gz")
+    conn = _RecordingConnection(copy_errors=[(events_part, 2, "status", 1207, "Invalid digit")],
+                                failing="staging_events")
+
+    results = redshift._stage(conn, settings, target, 2, tmp_path / "w", s3, True, print)
+
+    words = _first_words(conn)
+    assert words[-2:] == ["SELECT TRIM(file_name), line_number,", "COPY load_errors (load_id,"]
+    assert "COPY load_files (source_file," not in words
+    assert conn.rollbacks == 1 and conn.commits == 1
+    assert sum(len(r.rejects) for r in results) == 1
+
+
+@pytest.mark.integration
+def test_a_failed_copy_without_rejects_behind_it_is_raised(monkeypatch, tmp_path, small_dataset, target, s3):
+    import psycopg2
+
+    settings = _stage_settings(monkeypatch, tmp_path, small_dataset, target)
+    conn = _RecordingConnection(failing="staging_songs")
+    with pytest.raises(psycopg2.InternalError):
+        redshift._stage(conn, settings, target, 2, tmp_path / "w", s3, True, print)
+    assert conn.commits == 0
