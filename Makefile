@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install load stage transform migrate verify report data test lint psql db-url db-stop clean
+.PHONY: provision teardown
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,7 +56,7 @@ test: $(INSTALLED) ## run the whole test suite (unit and integration)
 	tmp=$$(mktemp -d); rc=0; $(PY) -m pytest --basetemp=$$tmp $(PYTEST_ARGS) || rc=$$?; rm -rf $$tmp; exit $$rc
 
 lint: $(INSTALLED) ## parse and lint every SQL file (postgres, and redshift for Redshift-bound files); lint Python
-	$(BIN)/sqlfluff lint --dialect postgres sql/
+	$(BIN)/sqlfluff lint --dialect postgres $$(find sql -name '*.sql' ! -name '*.redshift.sql' | sort)
 	$(BIN)/sqlfluff lint --dialect redshift $$($(PY) -m sparkify_dwh.sqlfiles redshift)
 	$(BIN)/ruff check sparkify_dwh bin tests
 
@@ -67,6 +68,13 @@ db-url: $(INSTALLED) ## print the current database URL (password masked)
 
 db-stop: $(INSTALLED) ## stop the embedded PostgreSQL (its data stays in .pgdata/)
 	$(PY) bin/db stop
+
+provision: $(INSTALLED) ## create (or find) the Redshift cluster, its IAM role and parameter group; write its address to .env
+	$(PY) bin/provision
+
+CONFIRM ?=
+teardown: $(INSTALLED) ## delete the Redshift cluster, parameter group, network access and role (asks; CONFIRM=1 does not)
+	$(PY) bin/teardown $(if $(filter 1 yes true,$(CONFIRM)),--yes)
 
 clean: ## stop the embedded server; remove the virtualenv, .pgdata/, data/ and caches
 	-[ -x $(PY) ] && $(PY) bin/db stop

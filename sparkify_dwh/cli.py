@@ -21,6 +21,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 def run(main: Callable[[Settings], int | None]) -> None:
     """Run a command: known failures print one masked line to stderr and exit 1; no tracebacks."""
+    from .aws import AwsError
     from .migrations import MigrationError
     from .pipeline import TooManyErrors
     from .sources import SourceError
@@ -35,7 +36,7 @@ def run(main: Callable[[Settings], int | None]) -> None:
         for r in err.sample:
             print(f"  {r.source}:{r.line_number}: {r.reason}", file=sys.stderr)
         code = 1
-    except (SettingsError, SourceError, MigrationError, db.DatabaseError) as err:
+    except (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError) as err:
         _fail(str(err), settings)
         code = 1
     except KeyboardInterrupt:

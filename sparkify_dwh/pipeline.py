@@ -118,6 +118,10 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
 
 def load(settings: Settings, *, quiet: bool = False, say=print) -> LoadSummary:
     """Stage the new and changed source files and rebuild the star schema. Raises TooManyErrors."""
+    if settings.warehouse == "redshift":
+        from . import redshift
+
+        return redshift.load(settings, quiet=quiet, say=say)
     summary = LoadSummary(new_load_id())
     timer = _Timer(summary)
     with timer.step("prepare"):

@@ -1,6 +1,7 @@
 -- staging_events: every record of the activity logs, as read (Redshift).
--- Grain: one row per JSON line of a log file.
--- COPY fills start_time from the same ts field with TIMEFORMAT 'epochmillisecs'.
+-- Grain: one row per JSON line of a log file (source_file, source_line).
+-- COPY fills start_time from the same ts (epoch ms, UTC) with TIMEFORMAT 'epochmillisecs'.
+-- Keys: EVEN, as song is NULL on non-play events and would skew; sorted by file to find a reloaded file's rows.
 CREATE TABLE staging_events (
     artist VARCHAR(1024),
     auth VARCHAR(32),
@@ -21,7 +22,9 @@ CREATE TABLE staging_events (
     user_agent VARCHAR(1024),
     user_id VARCHAR(64),
     start_time TIMESTAMP,
-    source_file VARCHAR(1024),
-    source_line INTEGER,
-    load_id VARCHAR(40)
-);
+    source_file VARCHAR(1024) NOT NULL,
+    source_line INTEGER NOT NULL,
+    load_id VARCHAR(40) NOT NULL
+)
+DISTSTYLE EVEN
+SORTKEY (source_file, source_line);

@@ -1,0 +1,411 @@
+"""The AWS side of the Redshift warehouse: provision and tear down its cluster and what the cluster needs.
+
+provision: an IAM role only Redshift can assume, allowed to read the source prefixes and read/write the
+staging prefix; a parameter group with require_ssl=true; a security group (ingress on the cluster's
+port from the VPC, or from ALLOWED_CIDR when the cluster is public); an encrypted cluster. Each piece is
+found and reused when it exists, so a second run changes nothing.
+
+teardown: the same pieces, deleted in reverse order; a piece already gone is reported, not an error.
+
+The master password is DB_PASSWORD, or, when that is unset, one Redshift keeps in Secrets Manager
+(ManageMasterPassword). It is sent to the API and nowhere else: never printed, logged or written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .config import RedshiftSettings, Settings, SettingsError
+from .sources import is_s3, split_s3
+
+PARAMETER_GROUP_FAMILY = "redshift-1.0"
+ROLE_POLICY_NAME = "s3-sources-and-staging"
+TAGS = [{"Key": "project", "Value": "sparkify-dwh"}]
+
+ASSUME_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+class AwsError(RuntimeError):
+    """An AWS call failed or a resource is in a state the command cannot handle; safe to print."""
+
+
+def client(service: str, region: str):
+    """A boto3 client with botocore's standard retry mode; credentials and endpoint the usual boto3 way."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 10})
+    return boto3.session.Session(region_name=region).client(service, config=config)
+
+
+@dataclass
+class Clients:
+    iam: object
+    redshift: object
+    ec2: object
+
+    @classmethod
+    def for_region(cls, region: str) -> Clients:
+        return cls(client("iam", region), client("redshift", region), client("ec2", region))
+
+
+def _code(err) -> str:
+    return err.response.get("Error", {}).get("Code", "")
+
+
+# --- IAM -----------------------------------------------------------------------------------------
+
+
+def _prefix_grants(uri: str) -> tuple[str, str, str]:
+    """(bucket ARN, object ARN pattern, key prefix) of an s3:// prefix."""
+    bucket, key = split_s3(uri)
+    key = key.strip("/")
+    objects = f"arn:aws:s3:::{bucket}/{key}/*" if key else f"arn:aws:s3:::{bucket}/*"
+    return f"arn:aws:s3:::{bucket}", objects, key
+
+
+def _list_statement(sid: str, bucket_arn: str, keys: list[str]) -> dict:
+    statement = {"Sid": sid, "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
+    if all(keys):
+        patterns = sorted({p for k in keys for p in (k, f"{k}/*")})
+        statement["Condition"] = {"StringLike": {"s3:prefix": patterns}}
+    return statement
+
+
+def role_policy(source_uris: list[str], staging_prefix: str) -> dict:
+    """What COPY may touch: read the s3:// sources, read and write the staging prefix; nothing else.
+    No wildcard actions; s3:ListBucket only under the same prefixes."""
+    statements = []
+    sources = [u for u in source_uris if is_s3(u)]
+    if sources:
+        by_bucket: dict[str, list[str]] = {}
+        objects = []
+        for uri in sources:
+            bucket_arn, object_arn, key = _prefix_grants(uri)
+            by_bucket.setdefault(bucket_arn, []).append(key)
+            objects.append(object_arn)
+        statements.append({"Sid": "ReadSources", "Effect": "Allow", "Action": "s3:GetObject",
+                           "Resource": sorted(set(objects))})
+        for n, (bucket_arn, keys) in enumerate(sorted(by_bucket.items())):
+            statements.append(_list_statement(f"ListSources{n}", bucket_arn, keys))
+    bucket_arn, object_arn, key = _prefix_grants(staging_prefix)
+    statements.append({"Sid": "ReadWriteStaging", "Effect": "Allow",
+                       "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": object_arn})
+    statements.append(_list_statement("ListStaging", bucket_arn, [key]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ensure_role(iam, name: str, policy: dict, say: Callable[[str], None]) -> str:
+    """The role's ARN; created when missing, its trust and inline policy set either way."""
+    trust = json.dumps(ASSUME_ROLE_POLICY)
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+        say(f"role      {name}: exists, reused")
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=trust, Tags=TAGS,
+            Description="Lets Redshift COPY read the Sparkify sources and the loader's staging prefix",
+        )["Role"]["Arn"]
+        say(f"role      {name}: created")
+    iam.put_role_policy(RoleName=name, PolicyName=ROLE_POLICY_NAME, PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def delete_role(iam, name: str, say: Callable[[str], None]) -> None:
+    try:
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+        iam.delete_role(RoleName=name)
+        say(f"role      {name}: deleted, with its policies")
+    except iam.exceptions.NoSuchEntityException:
+        say(f"role      {name}: not found, nothing to delete")
+
+
+# --- Parameter group -------------------------------------------------------------------------------
+
+
+def ensure_parameter_group(redshift, name: str, say: Callable[[str], None]) -> None:
+    """A parameter group of the cluster's own, with require_ssl=true (clients must use TLS)."""
+    try:
+        redshift.describe_cluster_parameter_groups(ParameterGroupName=name)
+        say(f"parameters {name}: exists, reused")
+    except redshift.exceptions.ClusterParameterGroupNotFoundFault:
+        redshift.create_cluster_parameter_group(
+            ParameterGroupName=name, ParameterGroupFamily=PARAMETER_GROUP_FAMILY, Tags=TAGS,
+            Description="sparkify-dwh: TLS required",
+        )
+        say(f"parameters {name}: created")
+    redshift.modify_cluster_parameter_group(
+        ParameterGroupName=name,
+        Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true", "ApplyType": "static"}],
+    )
+
+
+def delete_parameter_group(redshift, name: str, say: Callable[[str], None]) -> None:
+    try:
+        redshift.delete_cluster_parameter_group(ParameterGroupName=name)
+        say(f"parameters {name}: deleted")
+    except redshift.exceptions.ClusterParameterGroupNotFoundFault:
+        say(f"parameters {name}: not found, nothing to delete")
+
+
+# --- Security group --------------------------------------------------------------------------------
+
+
+def default_vpc(ec2) -> tuple[str, str]:
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    if not vpcs:
+        raise AwsError("this region has no default VPC: create one (aws ec2 create-default-vpc) or choose "
+                       "another AWS_REGION")
+    return vpcs[0]["VpcId"], vpcs[0]["CidrBlock"]
+
+
+def _find_group(ec2, name: str, vpc_id: str | None = None) -> dict | None:
+    filters = [{"Name": "group-name", "Values": [name]}]
+    if vpc_id:
+        filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+    groups = ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
+    return groups[0] if groups else None
+
+
+def ensure_security_group(ec2, name: str, port: int, cidr: str, say: Callable[[str], None]) -> str:
+    """A security group whose only ingress is TCP `port` from `cidr`; any other ingress rule is revoked."""
+    vpc_id, _ = default_vpc(ec2)
+    group = _find_group(ec2, name, vpc_id)
+    if group is None:
+        group_id = ec2.create_security_group(
+            GroupName=name, VpcId=vpc_id, Description="sparkify-dwh: Redshift port from allowed addresses only",
+        )["GroupId"]
+        group = {"GroupId": group_id, "IpPermissions": []}
+        say(f"network   {name}: created")
+    else:
+        say(f"network   {name}: exists, reused")
+    wanted = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}
+    present = False
+    stale = []
+    for rule in group.get("IpPermissions", []):
+        for ip_range in rule.get("IpRanges", []):
+            same = (rule.get("IpProtocol") == "tcp" and rule.get("FromPort") == port
+                    and rule.get("ToPort") == port and ip_range.get("CidrIp") == cidr)
+            if same:
+                present = True
+            else:
+                stale.append({k: rule[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in rule}
+                             | {"IpRanges": [{"CidrIp": ip_range["CidrIp"]}]})
+        for other in ("Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds"):
+            if rule.get(other):
+                stale.append({k: rule[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in rule}
+                             | {other: rule[other]})
+    if stale:
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=stale)
+        say(f"network   {name}: revoked {len(stale)} other ingress rule(s)")
+    if not present:
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[wanted])
+    say(f"network   {name}: port {port} open to {cidr} only")
+    return group["GroupId"]
+
+
+def delete_security_group(ec2, name: str, say: Callable[[str], None], wait_seconds: float = 300) -> None:
+    group = _find_group(ec2, name)
+    if group is None:
+        say(f"network   {name}: not found, nothing to delete")
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            ec2.delete_security_group(GroupId=group["GroupId"])
+            say(f"network   {name}: deleted")
+            return
+        except ec2.exceptions.ClientError as err:
+            # the cluster's network interface can outlive the cluster by a minute or two
+            if _code(err) != "DependencyViolation" or time.monotonic() > deadline:
+                raise
+            time.sleep(15)
+
+
+def caller_cidr() -> str:
+    """The caller's public IPv4 address as a /32, from AWS's checkip service."""
+    import ipaddress
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as response:
+            address = response.read().decode().strip()
+        return str(ipaddress.IPv4Network(f"{address}/32"))
+    except (OSError, ValueError):
+        raise SettingsError(
+            "PUBLICLY_ACCESSIBLE=1 needs ALLOWED_CIDR (this machine's address could not be looked up): "
+            "set it to the addresses that may connect, e.g. ALLOWED_CIDR=203.0.113.7/32 (see env.example)"
+        ) from None
+
+
+# --- Cluster ---------------------------------------------------------------------------------------
+
+
+def describe_cluster(redshift, identifier: str) -> dict | None:
+    try:
+        return redshift.describe_clusters(ClusterIdentifier=identifier)["Clusters"][0]
+    except redshift.exceptions.ClusterNotFoundFault:
+        return None
+
+
+def _elapsed(started: float) -> str:
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def wait_available(redshift, identifier: str, say, poll: float = 20, timeout: float = 3600) -> dict:
+    started = time.monotonic()
+    while True:
+        cluster = describe_cluster(redshift, identifier)
+        if cluster is None:
+            raise AwsError(f"cluster {identifier} disappeared while waiting for it")
+        status = cluster["ClusterStatus"]
+        if status == "available" and cluster.get("Endpoint", {}).get("Address"):
+            say(f"cluster   {identifier}: available after {_elapsed(started)}")
+            return cluster
+        if status in {"deleting", "final-snapshot", "incompatible-hsm", "incompatible-network",
+                      "incompatible-parameters", "incompatible-restore", "storage-full"}:
+            raise AwsError(f"cluster {identifier} is {status}; see the Redshift console")
+        if time.monotonic() - started > timeout:
+            raise AwsError(f"cluster {identifier} is still {status} after {_elapsed(started)}; run again to wait")
+        say(f"cluster   {identifier}: {status}, waiting ({_elapsed(started)})")
+        time.sleep(poll)
+
+
+def wait_deleted(redshift, identifier: str, say, poll: float = 20, timeout: float = 3600) -> None:
+    started = time.monotonic()
+    while True:
+        cluster = describe_cluster(redshift, identifier)
+        if cluster is None:
+            say(f"cluster   {identifier}: deleted after {_elapsed(started)}")
+            return
+        if time.monotonic() - started > timeout:
+            raise AwsError(f"cluster {identifier} is still {cluster['ClusterStatus']} after {_elapsed(started)}")
+        say(f"cluster   {identifier}: {cluster['ClusterStatus']}, waiting ({_elapsed(started)})")
+        time.sleep(poll)
+
+
+def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say) -> dict:
+    existing = describe_cluster(redshift, rs.cluster_identifier)
+    if existing is not None:
+        say(f"cluster   {rs.cluster_identifier}: exists ({existing['ClusterStatus']}), reused")
+        attached = {r["IamRoleArn"] for r in existing.get("IamRoles", [])}
+        if role_arn not in attached:
+            redshift.modify_cluster_iam_roles(ClusterIdentifier=rs.cluster_identifier, AddIamRoles=[role_arn])
+            say(f"cluster   {rs.cluster_identifier}: role attached")
+        for label, wanted, actual in (
+            ("PUBLICLY_ACCESSIBLE", rs.publicly_accessible, bool(existing.get("PubliclyAccessible"))),
+            ("encryption", True, bool(existing.get("Encrypted"))),
+        ):
+            if wanted != actual:
+                say(f"warning: cluster {rs.cluster_identifier} has {label}={actual}, settings ask {wanted}; "
+                    "change it in the console or tear down and provision again")
+        return existing
+    request = {
+        "ClusterIdentifier": rs.cluster_identifier,
+        "NodeType": rs.node_type,
+        "DBName": rs.db_name,
+        "MasterUsername": rs.db_user,
+        "Port": rs.db_port,
+        "ClusterParameterGroupName": rs.parameter_group,
+        "VpcSecurityGroupIds": [group_id],
+        "PubliclyAccessible": rs.publicly_accessible,
+        "Encrypted": True,
+        "IamRoles": [role_arn],
+        "Tags": TAGS,
+    }
+    if rs.node_count > 1:
+        request.update(ClusterType="multi-node", NumberOfNodes=rs.node_count)
+    else:
+        request.update(ClusterType="single-node")
+    if rs.db_password:
+        request["MasterUserPassword"] = rs.db_password
+    else:
+        request["ManageMasterPassword"] = True
+    cluster = redshift.create_cluster(**request)["Cluster"]
+    say(f"cluster   {rs.cluster_identifier}: created ({rs.node_count} x {rs.node_type}, encrypted, "
+        f"{'public' if rs.publicly_accessible else 'private'}, password "
+        f"{'from DB_PASSWORD' if rs.db_password else 'in Secrets Manager'})")
+    return cluster
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    host: str
+    port: int
+    role_arn: str
+    cluster: dict
+
+
+def provision(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> Provisioned:
+    rs = settings.redshift
+    staging = rs.require_staging()
+    clients = clients or Clients.for_region(rs.region)
+    policy = role_policy([settings.song_data, settings.log_data], staging)
+    role_arn = ensure_role(clients.iam, rs.iam_role_name, policy, say)
+    ensure_parameter_group(clients.redshift, rs.parameter_group, say)
+    # public: ALLOWED_CIDR, else this machine's address; private: only hosts inside the VPC
+    cidr = (rs.allowed_cidr or caller_cidr()) if rs.publicly_accessible else default_vpc(clients.ec2)[1]
+    group_id = ensure_security_group(clients.ec2, rs.security_group, rs.db_port, cidr, say)
+    ensure_cluster(clients.redshift, rs, role_arn, group_id, say)
+    cluster = wait_available(clients.redshift, rs.cluster_identifier, say, poll=poll)
+    endpoint = cluster["Endpoint"]
+    return Provisioned(endpoint["Address"], int(endpoint.get("Port", rs.db_port)), role_arn, cluster)
+
+
+def teardown(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> None:
+    rs = settings.redshift
+    clients = clients or Clients.for_region(rs.region)
+    cluster = describe_cluster(clients.redshift, rs.cluster_identifier)
+    if cluster is None:
+        say(f"cluster   {rs.cluster_identifier}: not found, nothing to delete")
+    else:
+        if cluster["ClusterStatus"] != "deleting":
+            request = {"ClusterIdentifier": rs.cluster_identifier}
+            if rs.final_snapshot:
+                snapshot = f"{rs.cluster_identifier}-final-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+                request["FinalClusterSnapshotIdentifier"] = snapshot
+                say(f"cluster   {rs.cluster_identifier}: deleting, final snapshot {snapshot}")
+            else:
+                request["SkipFinalClusterSnapshot"] = True
+                say(f"cluster   {rs.cluster_identifier}: deleting, no final snapshot (FINAL_SNAPSHOT=1 keeps one)")
+            clients.redshift.delete_cluster(**request)
+        wait_deleted(clients.redshift, rs.cluster_identifier, say, poll=poll)
+    delete_parameter_group(clients.redshift, rs.parameter_group, say)
+    delete_security_group(clients.ec2, rs.security_group, say)
+    delete_role(clients.iam, rs.iam_role_name, say)
+
+
+def write_env(path, values: dict[str, str]) -> None:
+    """Set `values` in the settings file: replace their lines, append the missing ones, keep the rest."""
+    from pathlib import Path
+
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    todo = dict(values)
+    out = []
+    for line in lines:
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and not line.lstrip().startswith("#") and key in todo:
+            out.append(f"{key}={todo.pop(key)}")
+        else:
+            out.append(line)
+    if todo and out and out[-1].strip():
+        out.append("")
+    if todo:
+        out.append("# written by bin/provision")
+    out.extend(f"{key}={value}" for key, value in todo.items())
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")

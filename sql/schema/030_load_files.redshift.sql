@@ -1,0 +1,18 @@
+-- load_files: the ledger of source files loaded into staging (Redshift).
+-- Grain: one row per source file (its full URI), the version of it now in staging.
+-- A file whose size or version (S3 ETag) differs from its row is reloaded;
+-- records_read = rows_staged + records_rejected for every file. The key is informational on Redshift.
+-- Keys: ALL, a small ledger read whole by each load and joined by the reconcile check; sorted by file.
+CREATE TABLE load_files (
+    source_file VARCHAR(1024) NOT NULL PRIMARY KEY,
+    kind VARCHAR(16) NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    version VARCHAR(128) NOT NULL,
+    load_id VARCHAR(40) NOT NULL,
+    records_read BIGINT NOT NULL,
+    rows_staged BIGINT NOT NULL,
+    records_rejected BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+)
+DISTSTYLE ALL
+SORTKEY (source_file);

@@ -1,0 +1,181 @@
+"""bin/provision and bin/teardown as a user runs them, against moto's server (IAM, Redshift, EC2).
+
+moto has no ModifyClusterParameterGroup: its server (a thread of this process) is given a handler that
+records the call, so provision runs end to end; tests/unit/test_aws_requests.py checks the exact request
+with botocore's Stubber.
+"""
+
+import json
+import os
+import uuid
+
+import boto3
+import pytest
+from conftest import ROOT, run_cli
+
+CLUSTER = "sparkify-test"
+ROLE = "sparkify-test-copy"
+STAGING = "s3://sparkify-staging-test/loads"
+SKIP_DIRS = {".git", ".venv", ".pgdata", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+@pytest.fixture
+def parameter_calls(monkeypatch):
+    """Give moto's Redshift a ModifyClusterParameterGroup that records what it was asked."""
+    from moto.core.responses import ActionResult
+    from moto.redshift.responses import RedshiftResponse
+
+    calls = []
+
+    def modify_cluster_parameter_group(self):
+        name = self._get_param("ParameterGroupName")
+        calls.append((name, self._get_param("Parameters")))
+        return ActionResult({"ParameterGroupName": name, "ParameterGroupStatus": "updated"})
+
+    monkeypatch.setattr(RedshiftResponse, "modify_cluster_parameter_group", modify_cluster_parameter_group,
+                        raising=False)
+    return calls
+
+
+@pytest.fixture
+def aws(aws_env):
+    def make(service):
+        return boto3.client(service, endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-west-2")
+    return make
+
+
+@pytest.fixture
+def cli_env(aws_env, tmp_path):
+    canary = "Canary" + uuid.uuid4().hex[:12] + "X9"  # made at run time: no file can hold it beforehand
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "DB_", "REDSHIFT_"))}
+    env.update(aws_env, ENV_FILE=str(tmp_path / "test.env"), PYTHONPATH=str(ROOT), WAREHOUSE="redshift",
+               CLUSTER_IDENTIFIER=CLUSTER, STAGING_PREFIX=STAGING, DB_PASSWORD=canary,
+               SONG_DATA="s3://udacity-dend/song_data", LOG_DATA="s3://udacity-dend/log_data")
+    return env
+
+
+def _files_holding(secret: str, *roots) -> list[str]:
+    found = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    with open(path, "rb") as f:
+                        if secret.encode() in f.read():
+                            found.append(path)
+                except OSError:
+                    continue
+    return found
+
+
+@pytest.mark.integration
+def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
+    canary = cli_env["DB_PASSWORD"]
+    outputs = []
+
+    first = run_cli("provision", cli_env)
+    outputs.append(first.stdout + first.stderr)
+    second = run_cli("provision", cli_env)
+    outputs.append(second.stdout + second.stderr)
+    assert "exists, reused" in second.stdout
+
+    iam, redshift, ec2 = aws("iam"), aws("redshift"), aws("ec2")
+    # one role, one cluster after two runs
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]].count(ROLE) == 1
+    (cluster,) = [c for c in redshift.describe_clusters()["Clusters"] if c["ClusterIdentifier"] == CLUSTER]
+
+    # the role: only Redshift may assume it; it reads the sources and reads/writes staging, nothing more
+    role = iam.get_role(RoleName=ROLE)["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "redshift.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+    policy = iam.get_role_policy(RoleName=ROLE, PolicyName="s3-sources-and-staging")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not any("*" in a for a in actions)
+    assert by_sid["ReadSources"]["Action"] == "s3:GetObject"
+    assert by_sid["ReadSources"]["Resource"] == ["arn:aws:s3:::udacity-dend/log_data/*",
+                                                 "arn:aws:s3:::udacity-dend/song_data/*"]
+    assert by_sid["ListSources0"]["Condition"]["StringLike"]["s3:prefix"] == [
+        "log_data", "log_data/*", "song_data", "song_data/*"]
+    assert sorted(by_sid["ReadWriteStaging"]["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert by_sid["ReadWriteStaging"]["Resource"] == "arn:aws:s3:::sparkify-staging-test/loads/*"
+    assert by_sid["ListStaging"]["Condition"]["StringLike"]["s3:prefix"] == ["loads", "loads/*"]
+
+    # the cluster: private, encrypted, on its own parameter group with require_ssl, the role attached
+    assert cluster["PubliclyAccessible"] is False
+    assert cluster["Encrypted"] is True
+    assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == [f"{CLUSTER}-params"]
+    assert parameter_calls and all(
+        call == (f"{CLUSTER}-params", [{"ParameterName": "require_ssl", "ParameterValue": "true",
+                                        "ApplyType": "static"}])
+        for call in parameter_calls
+    )
+    assert [r["IamRoleArn"] for r in cluster["IamRoles"]] == [role["Arn"]]
+
+    # network: the cluster's security group admits only the VPC's own range on the cluster's port
+    (group_id,) = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
+    (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    ranges = [(p["FromPort"], r["CidrIp"]) for p in group["IpPermissions"] for r in p["IpRanges"]]
+    assert ranges == [(5439, "172.31.0.0/16")]
+
+    # .env: the endpoint and role, never the password
+    written = (tmp_path / "test.env").read_text()
+    assert f"REDSHIFT_HOST={cluster['Endpoint']['Address']}" in written
+    assert f"REDSHIFT_ROLE_ARN={role['Arn']}" in written
+    assert f"REDSHIFT_HOST={cluster['Endpoint']['Address']}" in first.stdout
+
+    for _ in range(2):
+        down = run_cli("teardown", cli_env, "--yes")
+        outputs.append(down.stdout + down.stderr)
+    assert "not found, nothing to delete" in down.stdout
+    assert redshift.describe_clusters()["Clusters"] == []
+    assert ROLE not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert f"{CLUSTER}-params" not in [
+        g["ParameterGroupName"] for g in redshift.describe_cluster_parameter_groups()["ParameterGroups"]]
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-access"]}])[
+        "SecurityGroups"] == []
+
+    assert not [o for o in outputs if canary in o]
+    assert _files_holding(canary, ROOT, tmp_path) == []
+
+
+@pytest.mark.integration
+def test_a_public_cluster_admits_only_allowed_cidr(cli_env, aws, parameter_calls):
+    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="203.0.113.7/32", CLUSTER_IDENTIFIER="sparkify-public")
+    try:
+        run_cli("provision", cli_env)
+        redshift, ec2 = aws("redshift"), aws("ec2")
+        (cluster,) = redshift.describe_clusters(ClusterIdentifier="sparkify-public")["Clusters"]
+        assert cluster["PubliclyAccessible"] is True
+        (group_id,) = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
+        # a rule someone added by hand is revoked by the next provision
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5439, "ToPort": 5439, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        run_cli("provision", cli_env)
+        (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+        ranges = [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]]
+        assert ranges == ["203.0.113.7/32"]
+    finally:
+        run_cli("teardown", cli_env, "--yes")
+
+
+@pytest.mark.integration
+def test_the_whole_internet_is_refused(cli_env):
+    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="0.0.0.0/0", CLUSTER_IDENTIFIER="sparkify-open")
+    proc = run_cli("provision", cli_env, check=False)
+    assert proc.returncode == 1
+    assert "ALLOWED_CIDR='0.0.0.0/0'" in proc.stderr and "never opened to the whole internet" in proc.stderr
+
+
+@pytest.mark.integration
+def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
+    proc = run_cli("teardown", cli_env, check=False)
+    assert proc.returncode == 1
+    assert "CONFIRM=1" in proc.stderr
