@@ -162,9 +162,11 @@ def test_text_round_trips_exactly(tmp_path, env, conn):
     assert scalar(conn, "SELECT COUNT(*) FROM staging_events WHERE song = ''") == 1
 
 
-def _wait_for(conn, sql, args=(), timeout=60):
+def _wait_for(conn, sql, args=(), timeout=180, process=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the load ended ({process.returncode}) first: {process.communicate()}")
         with conn.cursor() as cur:
             cur.execute(sql, args)
             row = cur.fetchone()
@@ -180,13 +182,14 @@ def _start_load(env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _blocked_on(conn, statement):
+def _blocked_on(conn, statement, load):
     """The pid of the load's backend once it waits on a lock while running `statement`."""
     return _wait_for(
         conn,
         "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' AND wait_event_type = 'Lock' "
         "AND query LIKE %s",
         ("%" + statement + "%",),
+        process=load,
     )
 
 
@@ -226,7 +229,7 @@ def test_kill_during_staging_then_rerun_equals_one_clean_run(env, conn, database
     with blocker.cursor() as cur:
         cur.execute("LOCK TABLE load_files IN SHARE MODE")  # reads pass; the ledger insert after COPY waits
     load = _start_load(env)
-    _blocked_on(conn, "INSERT INTO load_files")  # staging_songs was copied in this transaction, not committed
+    _blocked_on(conn, "INSERT INTO load_files", load)  # staging_songs was copied in this transaction, not committed
     os.kill(load.pid, signal.SIGKILL)
     load.wait()
     blocker.close()
@@ -253,7 +256,7 @@ def test_kill_during_transform_keeps_the_previous_star_and_rerun_heals(env, conn
     with blocker.cursor() as cur:
         cur.execute("LOCK TABLE time IN ACCESS EXCLUSIVE MODE")  # the transform waits at its last table
     load = _start_load(env)
-    _blocked_on(conn, "DELETE FROM time")
+    _blocked_on(conn, "DELETE FROM time", load)
     os.kill(load.pid, signal.SIGKILL)
     load.wait()
     blocker.close()
