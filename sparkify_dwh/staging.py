@@ -8,6 +8,7 @@ read; a changed file's earlier rows are replaced, never doubled.
 from __future__ import annotations
 
 import io
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +31,7 @@ CHUNK = 1 << 20
 
 COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
 _encode = msgspec.json.encode
+_other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
 
 
 def encode_row(row: tuple) -> bytes:
@@ -38,7 +40,7 @@ def encode_row(row: tuple) -> bytes:
     A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
     \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
     out = _encode(row)
-    if b"\\" in out and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
+    if b"\\" in out and _other_escape(out) and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
         out = b"[" + b",".join(_field(v) for v in row) + b"]"
     return out[1:-1]
 
