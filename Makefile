@@ -11,11 +11,13 @@ INSTALLED := $(VENV)/.installed
 EVENTS ?= 20000
 SONGS ?= 2000
 DATA_OUT ?= data/generated
+BENCH_EVENTS ?= 100000,1000000
+BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install load stage transform migrate verify report data test lint psql db-url db-stop clean
+.PHONY: help install load stage transform migrate verify report data bench test lint psql db-url db-stop clean
 .PHONY: provision teardown
 
 help: ## list the targets
@@ -50,6 +52,9 @@ report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them w
 
 data: $(INSTALLED) ## generate a dataset: make data EVENTS=1000000 SONGS=20000 DATA_OUT=data/big
 	$(PY) bin/generate --events $(EVENTS) --songs $(SONGS) $(DATA_OUT)
+
+bench: $(INSTALLED) ## compare this load with row-by-row INSERTs, the COPY floor and DuckDB: make bench BENCH_EVENTS=100000
+	$(PY) bin/bench --events $(BENCH_EVENTS) --songs $(BENCH_SONGS)
 
 test: $(INSTALLED) ## run the whole test suite (unit and integration)
 	@# a temporary folder of this run's own: runs side by side never clean up each other's

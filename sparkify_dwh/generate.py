@@ -15,6 +15,8 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,8 +176,19 @@ def generate(
     events_per_day: int | None = None,
     writer=None,
 ) -> GenerateResult:
-    """Write `songs` song files and about `events` events (whole sessions) under `out`."""
-    write = writer or _local_writer(Path(out))
+    """Write `songs` song files and about `events` events (whole sessions) under `out`: a folder or
+    an s3://bucket/prefix. Memory is bounded by one day of events (at most 50,000 by default)."""
+    if writer is None:
+        writer = S3Writer(str(out)) if str(out).startswith("s3://") else _local_writer(Path(out))
+    try:
+        return _generate(writer, events, songs, seed, match_share, start, events_per_day)
+    finally:
+        close = getattr(writer, "close", None)
+        if close:
+            close()
+
+
+def _generate(write, events, songs, seed, match_share, start, events_per_day) -> GenerateResult:
     result = GenerateResult()
     artists = max(1, songs * 3 // 4)
     for i in range(songs):
@@ -278,3 +291,37 @@ def _local_writer(root: Path):
         path.write_bytes(data)
 
     return write
+
+
+class S3Writer:
+    """Writes each file under s3://bucket/prefix/, `workers` uploads at a time; close() waits for
+    them and raises the first failure. At most twice `workers` files wait in memory."""
+
+    def __init__(self, uri: str, client=None, workers: int = 16):
+        from . import sources
+
+        self.bucket, prefix = sources.split_s3(uri)
+        self.prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        self.client = client or sources.s3_client()
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.slots = threading.BoundedSemaphore(workers * 2)
+        self.errors: list[BaseException] = []
+
+    def __call__(self, relative: str, data: bytes) -> None:
+        if self.errors:
+            raise self.errors[0]
+        self.slots.acquire()
+        self.pool.submit(self._put, self.prefix + relative, data)
+
+    def _put(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        except BaseException as err:  # reported by close(), never lost
+            self.errors.append(err)
+        finally:
+            self.slots.release()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        if self.errors:
+            raise self.errors[0]

@@ -81,14 +81,22 @@ def _list_local(uri: str) -> list[SourceFile]:
     if root.is_file():
         stat = root.stat()
         return [SourceFile(str(root.resolve()), stat.st_size, str(stat.st_mtime_ns))]
+    # The root is resolved once and paths are joined below it: resolving each of many thousand files
+    # would cost a system call per path component. Linked folders are not followed (as os.walk).
     out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
-        for name in filenames:
-            if _wanted(name):
-                path = Path(dirpath, name)
-                stat = path.stat()
-                out.append(SourceFile(str(path.resolve()), stat.st_size, str(stat.st_mtime_ns)))
+    folders = [str(root.resolve())]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.name.startswith((".", "_")):
+                    continue
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        folders.append(entry.path)
+                elif entry.name.endswith(SUFFIXES) and entry.is_file():
+                    stat = entry.stat()
+                    path = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+                    out.append(SourceFile(path, stat.st_size, str(stat.st_mtime_ns)))
     return out
 
 
@@ -124,7 +132,8 @@ def reader(uri: str, client=None) -> Callable[[SourceFile], bytes]:
     else:
 
         def read(f: SourceFile) -> bytes:
-            data = Path(f.uri).read_bytes()
+            with open(f.uri, "rb") as handle:
+                data = handle.read()
             return gzip.decompress(data) if f.compressed else data
 
     return read
@@ -148,6 +157,10 @@ def read_parallel(
         except Exception as err:  # reported per file by the caller, never lost
             return err
 
+    if workers <= 1:
+        for f in files:
+            yield f, safe(f)
+        return
     window: deque = deque()
     in_flight = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

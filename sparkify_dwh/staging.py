@@ -7,13 +7,14 @@ read; a changed file's earlier rows are replaced, never doubled.
 
 from __future__ import annotations
 
-import csv
 import io
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import msgspec
 from psycopg2.extras import execute_values
 
 from . import records, sources
@@ -28,8 +29,32 @@ BOOKKEEPING = ("source_file", "source_line", "load_id")
 CHUNK = 1 << 20
 
 
+COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
+_encode = msgspec.json.encode
+_other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
+
+
+def encode_row(row: tuple) -> bytes:
+    """A row as one line of COPY's CSV, from its JSON array: strings quoted with `\\"` and `\\\\`
+    escapes (ESCAPE '\\'), NULL as the bare word null (NULL 'null'), numbers as JSON writes them.
+    A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
+    \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
+    out = _encode(row)
+    if b"\\" in out and _other_escape(out) and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
+        out = b"[" + b",".join(_field(v) for v in row) + b"]"
+    return out[1:-1]
+
+
+def _field(value) -> bytes:
+    if value is None:
+        return b"null"
+    if isinstance(value, str):
+        return b'"' + value.replace("\\", "\\\\").replace('"', '\\"').encode() + b'"'
+    return repr(value).encode()
+
+
 class _Null(float):
-    """Written by csv's QUOTE_NONNUMERIC writer as an unquoted empty field: COPY's NULL.
+    """Written by csv's QUOTE_NONNUMERIC writer as an unquoted empty field: COPY's default CSV NULL.
     Strings are always quoted, so an empty string stays an empty string."""
 
     def __str__(self) -> str:
@@ -66,41 +91,37 @@ class StageResult:
         return len(self.rejects)
 
 
-class _Stream(io.TextIOBase):
-    """A read()-able text stream over an iterator of string chunks, for COPY FROM STDIN."""
+class _Stream(io.RawIOBase):
+    """A read()-able byte stream over an iterator of chunks, for COPY FROM STDIN: each read returns
+    the next whole chunk (psycopg2 sends what it is given), so nothing is copied twice."""
 
-    def __init__(self, chunks: Iterator[str]):
+    def __init__(self, chunks: Iterator[bytes]):
         self._chunks = chunks
-        self._buffer = ""
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> str:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            out, self._buffer = self._buffer, ""
-        else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+    def read(self, size: int = -1) -> bytes:
+        for chunk in self._chunks:
+            if chunk:
+                return chunk
+        return b""
 
 
-def _csv_chunks(
+def _copy_chunks(
     parsed: Iterable[tuple[SourceFile, bytes | Exception]],
     parse: Callable,
     load_id: str,
     counts: list[FileCount],
     result: StageResult,
     progress: Callable[[], None],
-) -> Iterator[str]:
-    buffer = io.StringIO()
-    write = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerow
-    null = NULL
+) -> Iterator[bytes]:
+    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed, so
+    the server stores one chunk while the next is parsed."""
+    lines: list[bytes] = []
+    size = 0
     rejects = result.rejects
+    encode, reject_type = encode_row, records.Reject
     for f, data in parsed:
         progress()
         if isinstance(data, Exception):
@@ -108,21 +129,27 @@ def _csv_chunks(
             continue
         count = FileCount(f)
         uri = f.uri
+        tail = b"," + encode_row((uri, load_id))
+        staged = 0
         for item in parse(uri, data):
-            if type(item) is records.Reject:
+            if type(item) is reject_type:
                 rejects.append(item)
                 count.rejected += 1
                 continue
-            number, row = item
-            write([null if v is None else v for v in row] + [uri, number, load_id])
-            count.staged += 1
+            line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
+            lines.append(line)
+            size += len(line)
+            staged += 1
+            if size >= CHUNK:
+                lines.append(b"")
+                yield b"\n".join(lines)
+                lines, size = [], 0
+        count.staged = staged
         count.read = count.staged + count.rejected
         counts.append(count)
-        if buffer.tell() >= CHUNK:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    if lines:
+        lines.append(b"")
+        yield b"\n".join(lines)
 
 
 def _progress(total: int, label: str, quiet: bool) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -186,22 +213,28 @@ def stage(
     counts: list[FileCount] = []
     if todo:
         tick, close = _progress(len(todo), f"{kind}", quiet)
-        parsed = sources.read_parallel(todo, sources.reader(uri, s3), workers)
-        stream = _Stream(_csv_chunks(parsed, parse, load_id, counts, result, tick))
-        column_list = ", ".join(columns + BOOKKEEPING)
+        # From S3, many requests in flight hide each one's latency; from a local folder (the page
+        # cache, mostly) one thread reading in order is fastest.
+        parsed = sources.read_parallel(todo, sources.reader(uri, s3), workers if sources.is_s3(uri) else 1)
+        stream = _Stream(_copy_chunks(parsed, parse, load_id, counts, result, tick))
+        column_list = ", ".join(("source_line",) + columns + ("source_file", "load_id"))
         try:
-            cur.copy_expert(f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv)", stream, size=CHUNK)
+            cur.copy_expert(f"COPY {table} ({column_list}) FROM STDIN WITH ({COPY_OPTIONS})", stream, size=CHUNK)
         finally:
             close()
         record_rejects(cur, kind, load_id, result.rejects)
         cur.execute(f"ANALYZE {table}")  # fresh statistics, or the transform's joins plan as nested loops
-        execute_values(
-            cur,
-            "INSERT INTO load_files (source_file, kind, size_bytes, version, load_id, records_read, "
-            "rows_staged, records_rejected, loaded_at) VALUES %s",
-            [(c.file.uri, kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected) for c in counts],
-            template="(%s, %s, %s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP)",
-            page_size=1000,
+        cur.execute("SELECT CAST(LOCALTIMESTAMP AS TEXT)")
+        loaded_at = cur.fetchone()[0]
+        ledger_rows = b"".join(
+            encode_row((c.file.uri, kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected,
+                        loaded_at)) + b"\n"
+            for c in counts
+        )
+        cur.copy_expert(
+            "COPY load_files (source_file, kind, size_bytes, version, load_id, records_read, rows_staged, "
+            f"records_rejected, loaded_at) FROM STDIN WITH ({COPY_OPTIONS})",
+            io.BytesIO(ledger_rows),
         )
     result.files_loaded = len(counts)
     result.records_read = sum(c.read for c in counts)

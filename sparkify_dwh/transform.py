@@ -24,11 +24,19 @@ def statements(dialect: str = "postgres") -> list[tuple[sqlfiles.SqlFile, str]]:
     return [(f, s) for f in sqlfiles.files("transform", dialect) for s in f.statements]
 
 
+# Memory for each sort and hash of the transform, for this transaction only (SET LOCAL), on
+# PostgreSQL: the songplays numbering sorts every play, the time table hashes every start time,
+# and at the server's default (4MB) both spill to disk from a few hundred thousand plays on.
+WORK_MEM = "256MB"
+
+
 def run(conn, dialect: str = "postgres") -> list[StepResult]:
     """Run every transform file; commit only when all succeeded."""
     results = []
     try:
         with conn.cursor() as cur:
+            if dialect == "postgres":
+                cur.execute("SET LOCAL work_mem = %s", (WORK_MEM,))
             for f in sqlfiles.files("transform", dialect):
                 started = time.perf_counter()
                 rows = 0

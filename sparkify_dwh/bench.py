@@ -1,0 +1,553 @@
+"""The benchmark: the same star schema from the same generated data, built four ways, side by side.
+
+1. load      this project's load (bin/load): parallel reads, msgspec, one streaming COPY per table,
+             then the transform SQL
+2. row       the way most tutorials do it: psycopg2 with autocommit, json.loads and one INSERT per
+             record into staging, then the same transform SQL
+3. floor     PostgreSQL COPY of the same staging rows already converted to CSV (the conversion is
+             not timed), then the same transform SQL: what any PostgreSQL load has to pay
+4. duckdb    DuckDB, in process: read_json of the same files into staging tables, then the same
+             transform SQL files, into a database file
+5. load-s3   (optional) the project's load from moto's S3 server instead of the local folder
+
+Each contender runs in its own child process on a fresh database of the same PostgreSQL server;
+its peak memory is that process's peak RSS (the PostgreSQL server's own memory is not included;
+DuckDB's engine runs inside its process, so it is). Before the table is printed, the star tables of
+every PostgreSQL contender are compared (row count and an MD5 over every row in key order), and
+DuckDB's by the same count and checksum: a contender that built different tables is marked and
+the run fails, so a fast wrong answer cannot win.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import config, db
+
+CONTENDERS = ("load", "row", "floor", "duckdb", "load-s3")
+STAR_KEYS = {
+    "songplays": ("songplay_id", ["songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
+                                  "session_id", "location", "user_agent"]),
+    "users": ("user_id", ["user_id", "first_name", "last_name", "gender", "level"]),
+    "songs": ("song_id", ["song_id", "title", "artist_id", "year", "duration"]),
+    "artists": ("artist_id", ["artist_id", "name", "location", "latitude", "longitude"]),
+    "time": ("start_time", ["start_time", "hour", "day", "week", "month", "year", "weekday"]),
+}
+LOAD_ID = "bench"
+
+
+class DifferentTables(RuntimeError):
+    """Contenders built different star tables; the message names them."""
+
+
+@dataclass
+class Outcome:
+    contender: str
+    events: int
+    seconds: float
+    peak_rss_mb: float
+    digests: dict[str, list] = field(default_factory=dict)
+    steps: list = field(default_factory=list)
+    note: str = ""
+    equal: bool | None = None
+
+
+def checksum_sql(table: str) -> str:
+    """Row count and an MD5 over every row in key order, each value as text (NULL as \\N): the same
+    statement runs on PostgreSQL and DuckDB."""
+    key, columns = STAR_KEYS[table]
+    values = ", ".join(f"COALESCE(CAST({c} AS VARCHAR), '\\N')" for c in columns)
+    return (f"SELECT COUNT(*), MD5(COALESCE(STRING_AGG(MD5(CONCAT_WS('|', {values})), '' ORDER BY {key}), '')) "
+            f"FROM {table}")
+
+
+def digests(cur) -> dict[str, list]:
+    out = {}
+    for table in STAR_KEYS:
+        cur.execute(checksum_sql(table))
+        count, digest = cur.fetchone()
+        out[table] = [int(count), digest]
+    return out
+
+
+# --- the contenders, each run in a child process -------------------------------------------------
+
+def _contender_load(spec: dict) -> dict:
+    from . import pipeline
+
+    os.environ.update(DATABASE_URL=spec["url"], SONG_DATA=spec["song_data"], LOG_DATA=spec["log_data"],
+                      ENV_FILE=os.devnull, FULL_REFRESH="0", MAX_ERRORS="0")
+    settings = config.load_settings()
+    started = time.perf_counter()
+    summary = pipeline.load(settings, quiet=True, say=lambda *_: None)
+    seconds = time.perf_counter() - started
+    steps = [[name, round(s, 3)] for name, s in summary.steps]
+    steps += [["  " + t.file, round(t.seconds, 3)] for t in summary.transform]
+    return {"seconds": seconds, "steps": steps}
+
+
+def _staging_rows(kind: str, root: str):
+    """(file, line, row) of every staged record, as the load parses them."""
+    from . import records, sources
+
+    parse = records.events if kind == "events" else records.songs
+    read = sources.reader(root)
+    for f in sources.list_files(root):
+        for item in parse(f.uri, read(f)):
+            if isinstance(item, records.Reject):
+                raise RuntimeError(f"{item.source}:{item.line_number}: {item.reason}")
+            yield f.uri, item[0], item[1]
+
+
+def _copy_columns(kind: str) -> str:
+    from . import records
+
+    columns = records.EVENT_COLUMNS if kind == "events" else records.SONG_COLUMNS
+    return ", ".join(("source_line",) + columns + ("source_file", "load_id"))
+
+
+def _write_csv(kind: str, root: str, path: Path, skip: int = 0) -> int:
+    from .staging import encode_row
+
+    written = 0
+    with open(path, "wb") as out:
+        tails: dict[str, bytes] = {}
+        for n, (uri, number, row) in enumerate(_staging_rows(kind, root)):
+            if n < skip:
+                continue
+            tail = tails.get(uri) or tails.setdefault(uri, b"," + encode_row((uri, LOAD_ID)))
+            out.write(b"%d,%b%b\n" % (number, encode_row(row), tail))
+            written += 1
+    return written
+
+
+def _copy_file(cur, kind: str, path: Path) -> None:
+    from .staging import COPY_OPTIONS
+
+    table = "staging_events" if kind == "events" else "staging_songs"
+    with open(path, "rb") as f:
+        cur.copy_expert(f"COPY {table} ({_copy_columns(kind)}) FROM STDIN WITH ({COPY_OPTIONS})", f, size=1 << 20)
+
+
+def _contender_floor(spec: dict) -> dict:
+    from . import migrations, transform
+
+    conn = db.connect(spec["url"])
+    migrations.migrate(conn)
+    tmp = Path(spec["tmp"])
+    files = {kind: tmp / f"{kind}.csv" for kind in ("songs", "events")}
+    for kind, root in (("songs", spec["song_data"]), ("events", spec["log_data"])):
+        _write_csv(kind, root, files[kind])
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        for kind in ("songs", "events"):
+            _copy_file(cur, kind, files[kind])
+        cur.execute("ANALYZE staging_songs")
+        cur.execute("ANALYZE staging_events")
+    conn.commit()
+    steps = [["copy", round(time.perf_counter() - started, 3)]]
+    results = transform.run(conn)
+    seconds = time.perf_counter() - started
+    conn.close()
+    return {"seconds": seconds, "steps": steps + [["  " + t.file, round(t.seconds, 3)] for t in results]}
+
+
+_ROW_INSERT = {
+    "songs": ("INSERT INTO staging_songs (num_songs, artist_id, artist_latitude, artist_longitude, artist_location, "
+              "artist_name, song_id, title, duration, year, source_file, source_line, load_id) "
+              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"),
+    "events": ("INSERT INTO staging_events (artist, auth, first_name, gender, item_in_session, last_name, length, "
+               "level, location, method, page, registration, session_id, song, status, ts, user_agent, user_id, "
+               "source_file, source_line, load_id) "
+               "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"),
+}
+_SONG_FIELDS = ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name",
+                "song_id", "title", "duration", "year")
+_EVENT_FIELDS = ("artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level",
+                 "location", "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent",
+                 "userId")
+
+
+def _contender_row(spec: dict) -> dict:
+    """psycopg2, autocommit on, json.loads and one cur.execute(INSERT ...) per record, as the tutorials do.
+    Past `limit` events, the rest of the events are copied in untimed and the insert time is
+    extrapolated linearly, so the star tables are still complete and compared."""
+    from . import migrations, sources, transform
+
+    conn = db.connect(spec["url"])
+    migrations.migrate(conn)
+    conn.commit()
+    conn.autocommit = True
+    cur = conn.cursor()
+    limit = spec["row_limit"]
+    started = time.perf_counter()
+    for f in sources.list_files(spec["song_data"]):
+        with open(f.uri, encoding="utf-8") as handle:
+            song = json.load(handle)
+        cur.execute(_ROW_INSERT["songs"], [song.get(k) for k in _SONG_FIELDS] + [f.uri, 1, LOAD_ID])
+    songs_seconds = time.perf_counter() - started
+    inserted = 0
+    started = time.perf_counter()
+    for f in sources.list_files(spec["log_data"]):
+        with open(f.uri, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if inserted >= limit:
+                    break
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                cur.execute(_ROW_INSERT["events"], [event.get(k) for k in _EVENT_FIELDS] + [f.uri, number, LOAD_ID])
+                inserted += 1
+        if inserted >= limit:
+            break
+    events_seconds = time.perf_counter() - started
+    total = spec["events"]
+    note = ""
+    if inserted < total:
+        rest = Path(spec["tmp"]) / "rest.csv"
+        _write_csv("events", spec["log_data"], rest, skip=inserted)
+        _copy_file(cur, "events", rest)
+        events_seconds *= total / inserted
+        note = f"extrapolated from {inserted:,} of {total:,} events inserted one by one"
+    conn.autocommit = False
+    started = time.perf_counter()
+    results = transform.run(conn)
+    transform_seconds = time.perf_counter() - started
+    conn.close()
+    steps = [["insert songs", round(songs_seconds, 3)], ["insert events", round(events_seconds, 3)]]
+    steps += [["  " + t.file, round(t.seconds, 3)] for t in results]
+    return {"seconds": songs_seconds + events_seconds + transform_seconds, "steps": steps, "note": note}
+
+
+def duckdb_statements(song_data: str, log_data: str) -> list[str]:
+    """Staging tables from read_json of the same files, then the star tables with the project's schema
+    and transform SQL files."""
+    from . import sqlfiles
+
+    def quoted(path: str) -> str:
+        return "'" + path.replace("'", "''") + "'"
+
+    song_glob = quoted(str(Path(song_data) / "**" / "*.json"))
+    log_glob = quoted(str(Path(log_data) / "**" / "*.json"))
+    song_columns = ("{num_songs: 'INTEGER', artist_id: 'VARCHAR', artist_latitude: 'DOUBLE', "
+                    "artist_longitude: 'DOUBLE', artist_location: 'VARCHAR', artist_name: 'VARCHAR', "
+                    "song_id: 'VARCHAR', title: 'VARCHAR', duration: 'DOUBLE', year: 'INTEGER'}")
+    event_columns = ("{artist: 'VARCHAR', auth: 'VARCHAR', firstName: 'VARCHAR', gender: 'VARCHAR', "
+                     "itemInSession: 'INTEGER', lastName: 'VARCHAR', length: 'DOUBLE', level: 'VARCHAR', "
+                     "location: 'VARCHAR', method: 'VARCHAR', page: 'VARCHAR', registration: 'DOUBLE', "
+                     "sessionId: 'BIGINT', song: 'VARCHAR', status: 'INTEGER', ts: 'BIGINT', "
+                     "userAgent: 'VARCHAR', userId: 'VARCHAR'}")
+    out = [
+        "CREATE TABLE staging_songs AS SELECT num_songs, artist_id, artist_latitude, artist_longitude, "
+        "artist_location, artist_name, song_id, title, duration, year, filename AS source_file, "
+        f"1 AS source_line FROM read_json({song_glob}, format = 'auto', columns = {song_columns}, filename = true)",
+        "CREATE TABLE staging_events AS SELECT artist, auth, firstName AS first_name, gender, "
+        "itemInSession AS item_in_session, lastName AS last_name, length, level, location, method, page, "
+        "registration, sessionId AS session_id, song, status, ts, userAgent AS user_agent, userId AS user_id, "
+        "make_timestamp(ts * 1000) AS start_time, filename AS source_file, "
+        "ROW_NUMBER() OVER (PARTITION BY filename) AS source_line "
+        f"FROM read_json({log_glob}, format = 'newline_delimited', columns = {event_columns}, filename = true)",
+    ]
+    for f in sqlfiles.files("schema"):
+        if f.number >= 100:  # the star tables
+            out += f.statements
+    for f in sqlfiles.files("transform"):
+        out += f.statements
+    return out
+
+
+def _contender_duckdb(spec: dict) -> dict:
+    import duckdb
+
+    path = Path(spec["tmp"]) / "bench.duckdb"
+    started = time.perf_counter()
+    con = duckdb.connect(str(path))
+    for statement in duckdb_statements(spec["song_data"], spec["log_data"]):
+        con.execute(statement)
+    con.close()
+    seconds = time.perf_counter() - started
+    con = duckdb.connect(str(path), read_only=True)
+    found = digests(con)
+    con.close()
+    return {"seconds": seconds, "steps": [], "digests": found,
+            "note": "source_line of an event is its row number in its file as DuckDB reads it"}
+
+
+_CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _contender_row,
+             "floor": _contender_floor, "duckdb": _contender_duckdb}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM; ru_maxrss would also count the
+    parent's memory at the fork before exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(spec: dict) -> None:
+    out = _CHILDREN[spec["contender"]](spec)
+    out["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(out))
+
+
+# --- the parent ----------------------------------------------------------------------------------
+
+def dataset(root: Path, events: int, songs: int, seed: int, say=print) -> Path:
+    """The generated dataset of this size, made once and kept under `root`."""
+    from .generate import generate
+
+    out = root / f"e{events}-s{songs}-seed{seed}"
+    if not (out / "log_data").exists():
+        say(f"generating {events:,} events and {songs:,} songs in {out}")
+        tmp = out.with_name(out.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        generate(tmp, events=events, songs=songs, seed=seed)
+        tmp.rename(out)
+    return out
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    conn = db.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    conn = db.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def _run_child(spec: dict, env: dict) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "sparkify_dwh.bench", json.dumps(spec)], env=env,
+                          capture_output=True, text=True, cwd=config.ROOT)
+    if proc.returncode != 0:
+        message = db.mask(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output")
+        raise RuntimeError(f"contender {spec['contender']} failed: {message}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+class _S3:
+    """moto's S3 server on a free loopback port, holding a copy of the dataset."""
+
+    def __init__(self, data: Path):
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.server.start()
+        self.env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
+                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+        self.bucket = "sparkify-bench"
+        self._upload(data)
+
+    def _upload(self, data: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                              aws_access_key_id="bench", aws_secret_access_key="bench")
+        client.create_bucket(Bucket=self.bucket)
+        files = [p for p in data.rglob("*.json")]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda p: client.put_object(Bucket=self.bucket, Key=str(p.relative_to(data)),
+                                                      Body=p.read_bytes()), files))
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(memory, 1), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def compare(outcomes: list[Outcome]) -> list[str]:
+    """Mark each outcome equal or not to the floor's star tables; the differences, one line each."""
+    reference = next((o for o in outcomes if o.contender == "floor"), outcomes[0])
+    problems = []
+    for o in outcomes:
+        differing = [t for t in STAR_KEYS if o.digests.get(t) != reference.digests.get(t)]
+        o.equal = not differing
+        for t in differing:
+            problems.append(f"{o.contender}: {t} differs from {reference.contender} "
+                            f"(rows, md5: {o.digests.get(t)} vs {reference.digests.get(t)})")
+    return problems
+
+
+def run(
+    settings: config.Settings,
+    *,
+    sizes: list[int],
+    songs: int,
+    seed: int = 42,
+    contenders: tuple[str, ...] = CONTENDERS,
+    row_limit: int = 100_000,
+    data_root: Path | None = None,
+    plant: str | None = None,
+    say=print,
+) -> list[Outcome]:
+    """Run every contender at every size; raises DifferentTables when any built different star tables."""
+    data_root = data_root or config.ROOT / "data" / "bench"
+    admin_url = db.resolve_url(settings)
+    outcomes: list[Outcome] = []
+    for events in sizes:
+        data = dataset(data_root, events, songs, seed, say)
+        s3 = _S3(data) if "load-s3" in contenders else None
+        try:
+            size_outcomes = []
+            for name in contenders:
+                say(f"{events:,} events: {name} ...")
+                database = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
+                url = _fresh_database(admin_url, database)
+                spec = {"contender": name, "url": url, "events": events, "row_limit": row_limit,
+                        "song_data": str(data / "song_data"), "log_data": str(data / "log_data")}
+                env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+                if name == "load-s3":
+                    spec.update(song_data=f"s3://{s3.bucket}/song_data", log_data=f"s3://{s3.bucket}/log_data")
+                    env.update(s3.env)
+                try:
+                    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+                        spec["tmp"] = tmp
+                        out = _run_child(spec, env)
+                    if plant == name:
+                        _plant_difference(url)
+                    if "digests" not in out:
+                        conn = db.connect(url)
+                        with conn.cursor() as cur:
+                            out["digests"] = digests(cur)
+                        conn.close()
+                finally:
+                    _drop_database(admin_url, database)
+                outcome = Outcome(name, events, out["seconds"], out["peak_rss_mb"], out["digests"],
+                                  out.get("steps", []), out.get("note", ""))
+                say(f"  {outcome.seconds:.2f} s, peak RSS {outcome.peak_rss_mb:.0f} MB")
+                size_outcomes.append(outcome)
+        finally:
+            if s3:
+                s3.stop()
+        problems = compare(size_outcomes)
+        outcomes += size_outcomes
+        if problems:
+            raise DifferentTables("star tables differ:\n  " + "\n  ".join(problems))
+    return outcomes
+
+
+def _plant_difference(url: str) -> None:
+    """Change one user's level: for the test that shows the equality check catches a difference."""
+    conn = db.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE users SET level = CASE WHEN level = 'paid' THEN 'free' ELSE 'paid' END "
+                    "WHERE user_id = (SELECT MIN(user_id) FROM users)")
+    conn.commit()
+    conn.close()
+
+
+def table(outcomes: list[Outcome]) -> list[list]:
+    rows = []
+    for events in sorted({o.events for o in outcomes}):
+        group = [o for o in outcomes if o.events == events]
+        floor = next((o.seconds for o in group if o.contender == "floor"), None)
+        for o in group:
+            rows.append([
+                f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{events / o.seconds:,.0f}",
+                f"{o.seconds / floor:.2f}" if floor else "", f"{o.peak_rss_mb:.0f}",
+                "yes" if o.equal else "NO", o.note,
+            ])
+    return rows
+
+
+HEADERS = ("events", "contender", "seconds", "events/s", "x floor", "peak RSS MB", "same tables", "note")
+
+
+def slope(outcomes: list[Outcome], contender: str = "load") -> tuple[float, float] | None:
+    """Microseconds per event and the fixed seconds, from the smallest and largest size."""
+    points = sorted((o.events, o.seconds) for o in outcomes if o.contender == contender)
+    if len(points) < 2 or points[0][0] == points[-1][0]:
+        return None
+    (e1, t1), (e2, t2) = points[0], points[-1]
+    per_event = (t2 - t1) / (e2 - e1)
+    return per_event * 1e6, t1 - per_event * e1
+
+
+def report(outcomes: list[Outcome], out=sys.stdout) -> str:
+    from tabulate import tabulate
+
+    text = tabulate(table(outcomes), headers=HEADERS, disable_numparse=True)
+    print(text, file=out)
+    fit = slope(outcomes)
+    if fit:
+        print(f"\nload: {fit[0]:.2f} µs per event, plus {fit[1]:.2f} s fixed (from the smallest and largest size)",
+              file=out)
+    for events in sorted({o.events for o in outcomes}):
+        by = {o.contender: o.seconds for o in outcomes if o.events == events}
+        if "load" in by and "load-s3" in by:
+            print(f"{events:,} events: load from S3 (moto) / from a local folder = {by['load-s3'] / by['load']:.2f}",
+                  file=out)
+    return text
+
+
+def save(outcomes: list[Outcome], folder: Path, pg_version: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + ".json")
+    fit = slope(outcomes)
+    path.write_text(json.dumps({
+        "machine": machine(), "postgres": pg_version,
+        "results": [asdict(o) for o in outcomes],
+        "load_us_per_event": round(fit[0], 3) if fit else None,
+    }, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def server_version(settings: config.Settings) -> str:
+    conn = db.connect(db.resolve_url(settings))
+    with conn.cursor() as cur:
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0]
+    conn.close()
+    return version
+
+
+if __name__ == "__main__":
+    _child(json.loads(sys.argv[1]))
