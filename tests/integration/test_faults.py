@@ -229,7 +229,7 @@ def test_kill_during_staging_then_rerun_equals_one_clean_run(env, conn, database
     with blocker.cursor() as cur:
         cur.execute("LOCK TABLE load_files IN SHARE MODE")  # reads pass; the ledger insert after COPY waits
     load = _start_load(env)
-    _blocked_on(conn, "INSERT INTO load_files", load)  # staging_songs was copied in this transaction, not committed
+    _blocked_on(conn, "load_files", load)  # staging_songs was copied in this transaction, not committed
     os.kill(load.pid, signal.SIGKILL)
     load.wait()
     blocker.close()
