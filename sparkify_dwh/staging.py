@@ -53,17 +53,6 @@ def _field(value) -> bytes:
     return repr(value).encode()
 
 
-class _Null(float):
-    """Written by csv's QUOTE_NONNUMERIC writer as an unquoted empty field: COPY's default CSV NULL.
-    Strings are always quoted, so an empty string stays an empty string."""
-
-    def __str__(self) -> str:
-        return ""
-
-
-NULL = _Null()
-
-
 @dataclass
 class FileCount:
     file: SourceFile
