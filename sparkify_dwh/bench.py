@@ -1,4 +1,4 @@
-"""The benchmark: the same star schema from the same generated data, built four ways, side by side.
+"""The benchmark: the same star schema from the same generated data, built four ways, side by side, and from S3.
 
 1. load      this project's load (bin/load): parallel reads, msgspec, one streaming COPY per table,
              then the transform SQL
@@ -8,7 +8,8 @@
              not timed), then the same transform SQL: what any PostgreSQL load has to pay
 4. duckdb    DuckDB, in process: read_json of the same files into staging tables, then the same
              transform SQL files, into a database file
-5. load-s3   (optional) the project's load from moto's S3 server instead of the local folder
+5. load-s3   the project's load from moto's S3 server instead of the local folder
+6. s3-read   the floor of a load from S3: listing and reading the same objects, nothing else
 
 Each contender runs in its own child process on a fresh database of the same PostgreSQL server;
 its peak memory is that process's peak RSS (the PostgreSQL server's own memory is not included;
@@ -35,9 +36,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import config, db
+from . import config, db, sources
 
-CONTENDERS = ("load", "row", "floor", "duckdb", "load-s3")
+CONTENDERS = ("load", "row", "floor", "duckdb", "load-s3", "s3-read")
 STAR_KEYS = {
     "songplays": ("songplay_id", ["songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
                                   "session_id", "location", "user_agent"]),
@@ -101,7 +102,7 @@ def _contender_load(spec: dict) -> dict:
 
 def _staging_rows(kind: str, root: str):
     """(file, line, row) of every staged record, as the load parses them."""
-    from . import records, sources
+    from . import records
 
     parse = records.events if kind == "events" else records.songs
     read = sources.reader(root)
@@ -286,8 +287,26 @@ def _contender_duckdb(spec: dict) -> dict:
             "note": "source_line of an event is its row number in its file as DuckDB reads it"}
 
 
+def _contender_s3_read(spec: dict) -> dict:
+    """The floor of a load from S3: list and GET every object of both sources, as the load does
+    (same reader, same reads in flight), and nothing else: no parsing, no database."""
+    workers = config.load_settings(Path(os.devnull)).read_workers
+    started = time.perf_counter()
+    objects = size = 0
+    for uri in (spec["song_data"], spec["log_data"]):
+        found = sources.list_files(uri)
+        for _, data in sources.read_parallel(found, sources.reader(uri), workers):
+            if isinstance(data, Exception):
+                raise data
+            objects += 1
+            size += len(data)
+    return {"seconds": time.perf_counter() - started, "steps": [], "digests": None,
+            "note": f"no tables: lists and GETs the {objects:,} objects ({size / 1e6:,.0f} MB) only"}
+
+
 _CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _contender_row,
-             "floor": _contender_floor, "duckdb": _contender_duckdb}
+             "floor": _contender_floor, "duckdb": _contender_duckdb, "s3-read": _contender_s3_read}
+_ON_S3 = ("load-s3", "s3-read")
 
 
 def peak_rss_mb() -> float:
@@ -408,6 +427,8 @@ def compare(outcomes: list[Outcome]) -> list[str]:
     reference = next((o for o in outcomes if o.contender == "floor"), outcomes[0])
     problems = []
     for o in outcomes:
+        if o.digests is None:  # s3-read builds no tables
+            continue
         differing = [t for t in STAR_KEYS if o.digests.get(t) != reference.digests.get(t)]
         o.equal = not differing
         for t in differing:
@@ -434,7 +455,7 @@ def run(
     outcomes: list[Outcome] = []
     for events in sizes:
         data = dataset(data_root, events, songs, seed, say)
-        s3 = _S3(data) if "load-s3" in contenders else None
+        s3 = _S3(data) if set(_ON_S3) & set(contenders) else None
         try:
             size_outcomes = []
             for name in contenders:
@@ -444,7 +465,7 @@ def run(
                 spec = {"contender": name, "url": url, "events": events, "row_limit": row_limit,
                         "song_data": str(data / "song_data"), "log_data": str(data / "log_data")}
                 env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-                if name == "load-s3":
+                if name in _ON_S3:
                     spec.update(song_data=f"s3://{s3.bucket}/song_data", log_data=f"s3://{s3.bucket}/log_data")
                     env.update(s3.env)
                 try:
@@ -493,7 +514,7 @@ def table(outcomes: list[Outcome]) -> list[list]:
             rows.append([
                 f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{events / o.seconds:,.0f}",
                 f"{o.seconds / floor:.2f}" if floor else "", f"{o.peak_rss_mb:.0f}",
-                "yes" if o.equal else "NO", o.note,
+                "n/a" if o.digests is None else "yes" if o.equal else "NO", o.note,
             ])
     return rows
 
@@ -525,6 +546,9 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> str:
         if "load" in by and "load-s3" in by:
             print(f"{events:,} events: load from S3 (moto) / from a local folder = {by['load-s3'] / by['load']:.2f}",
                   file=out)
+        if "load-s3" in by and "s3-read" in by:
+            print(f"{events:,} events: load from S3 (moto) / only reading the same objects = "
+                  f"{by['load-s3'] / by['s3-read']:.2f}", file=out)
     return text
 
 
