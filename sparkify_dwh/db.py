@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,13 +100,19 @@ def connect(url: str, *, application_name: str = "sparkify-dwh") -> psycopg2.ext
     return conn
 
 
-@contextmanager
-def connection(url: str) -> Iterator[psycopg2.extensions.connection]:
-    conn = connect(url)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def connection(url: str) -> closing:
+    """A connection to `url`, closed at the end of the `with` block."""
+    return closing(connect(url))
+
+
+def warehouse_connection(settings: Settings) -> closing:
+    """A connection to the configured warehouse (PostgreSQL, or Redshift over TLS), closed at the end
+    of the `with` block."""
+    if settings.warehouse == "redshift":
+        from . import redshift
+
+        return closing(redshift.connect(settings))
+    return connection(resolve_url(settings))
 
 
 def embedded_bin(name: str) -> Path:

@@ -58,12 +58,23 @@ def pending(cur, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
 
 
 def migrate(conn, dialect: str = "postgres") -> list[Applied]:
-    """Apply every pending file in order, each in its own transaction with its history row."""
+    """Apply every pending file in order, each in its own transaction with its history row.
+
+    Each transaction opens with LOCK schema_history (Redshift has no advisory locks) and checks the
+    file again, so two runs at once apply each file once: the second waits, then skips it.
+    """
     done: list[Applied] = []
     with conn.cursor() as cur:
         cur.execute(HISTORY_DDL)
         conn.commit()
-        for f in pending(cur, dialect):
+        todo = pending(cur, dialect)
+        conn.commit()  # no lock held between the files: each transaction takes its own
+        for f in todo:
+            cur.execute("LOCK schema_history")
+            cur.execute("SELECT COUNT(*) FROM schema_history WHERE version = %s", (f.number,))
+            if cur.fetchone()[0]:
+                conn.commit()
+                continue
             statements = f.statements
             for statement in statements:
                 cur.execute(statement)

@@ -20,9 +20,8 @@ import re
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -585,19 +584,3 @@ def _remove(s3, uri: str) -> None:
             for o in page.get("Contents", ())]
     for start in range(0, len(keys), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
-
-
-@contextmanager
-def connection(settings: Settings) -> Iterator:
-    conn = connect(settings)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def warehouse_connection(settings: Settings) -> Callable:
-    """A context manager for a connection to the configured warehouse (PostgreSQL or Redshift)."""
-    if settings.warehouse == "redshift":
-        return connection(settings)
-    return db.connection(db.resolve_url(settings))

@@ -107,3 +107,29 @@ def test_a_new_migration_is_applied_once_in_order(tmp_path, conn, monkeypatch):
     with conn.cursor() as cur:
         cur.execute("SELECT version, name FROM schema_history WHERE version = 125")
         assert cur.fetchall() == [(125, "users_email")]
+
+
+def test_two_migrations_at_once_apply_each_file_once(database, conn):
+    import threading
+
+    import psycopg2
+
+    other = psycopg2.connect(database)
+    with conn.cursor() as cur:
+        cur.execute(migrations.HISTORY_DDL)
+    conn.commit()
+    with other.cursor() as cur:
+        cur.execute("LOCK schema_history")  # a first run, mid-way through a file
+        done = []
+        racer = threading.Thread(target=lambda: done.append(migrations.migrate(conn)))
+        racer.start()
+        racer.join(timeout=2)
+        assert racer.is_alive()  # the second run waits for the first
+    first = migrations.migrate(other)  # the first run applies everything, committing file by file
+    racer.join(timeout=60)
+    other.close()
+    applied = [a.file for a in first] + [a.file for a in done[0]]
+    assert sorted(applied) == sorted(set(applied)) and "010_staging_events.sql" in applied
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, COUNT(*) FROM schema_history GROUP BY version HAVING COUNT(*) > 1")
+        assert cur.fetchall() == []
