@@ -60,6 +60,10 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict, repr=False)
     report_out: Path = ROOT / "report.html"
 
+    def source(self, kind: str) -> str:
+        """Where the records of `kind` ("songs" or "events") are read from."""
+        return {"songs": self.song_data, "events": self.log_data}[kind]
+
     @property
     def uses_demo_data(self) -> bool:
         return not self.extra.get("SONG_DATA") and not self.extra.get("LOG_DATA")

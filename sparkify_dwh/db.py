@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -98,6 +99,21 @@ def connect(url: str, *, application_name: str = "sparkify-dwh") -> psycopg2.ext
             f"cannot connect to {display_url(url)}: {mask(str(err).strip(), secret)}"
         ) from None
     return conn
+
+
+@contextmanager
+def transaction(conn) -> Iterator:
+    """A cursor whose work the caller commits; on any error (or interrupt) the transaction is rolled
+    back before the error goes on, and the cursor is closed either way."""
+    cur = conn.cursor()
+    try:
+        yield cur
+    except BaseException:
+        if not conn.closed:
+            conn.rollback()
+        raise
+    finally:
+        cur.close()
 
 
 def connection(url: str) -> closing:

@@ -22,10 +22,12 @@ LOCK_KEY = 0x5350_4B46  # "SPKF": one load at a time per database
 
 
 class TooManyErrors(RuntimeError):
-    def __init__(self, rejected: int, max_errors: int, sample: list):
-        self.rejected, self.max_errors, self.sample = rejected, max_errors, sample
+    """More records rejected than MAX_ERRORS allows; `sample` holds the first ten, to print."""
+
+    def __init__(self, rejects: list, max_errors: int):
+        self.rejected, self.max_errors, self.sample = len(rejects), max_errors, rejects[:10]
         super().__init__(
-            f"{rejected} records rejected, over MAX_ERRORS={max_errors}: nothing was loaded, "
+            f"{self.rejected} records rejected, over MAX_ERRORS={max_errors}: nothing was loaded, "
             "the star schema is as it was; every rejected record is in load_errors"
         )
 
@@ -145,14 +147,11 @@ def load(settings: Settings, *, quiet: bool = False, say=print) -> LoadSummary:
 
 def stage_sources(conn, settings: Settings, summary: LoadSummary, kinds=("songs", "events"), quiet=False) -> None:
     """Stage the given sources in one transaction; over MAX_ERRORS, keep only the rejects and raise."""
-    uris = {"songs": settings.song_data, "events": settings.log_data}
-    cur = conn.cursor()
-    try:
+    with db.transaction(conn) as cur:
         for kind in kinds:
-            uri = uris[kind]
             summary.staged.append(
                 staging.stage(
-                    cur, kind, uri, summary.load_id,
+                    cur, kind, settings.source(kind), summary.load_id,
                     full_refresh=settings.full_refresh, workers=settings.read_workers, quiet=quiet,
                 )
             )
@@ -161,15 +160,8 @@ def stage_sources(conn, settings: Settings, summary: LoadSummary, kinds=("songs"
             for result in summary.staged:
                 staging.record_rejects(cur, result.kind, summary.load_id, result.rejects)
             conn.commit()
-            sample = [r for result in summary.staged for r in result.rejects][:10]
-            raise TooManyErrors(summary.rejected, settings.max_errors, sample)
+            raise TooManyErrors([r for result in summary.staged for r in result.rejects], settings.max_errors)
         conn.commit()
-    except BaseException:
-        if not conn.closed:
-            conn.rollback()
-        raise
-    finally:
-        cur.close()
 
 
 def table_counts(conn, tables=STAGING_TABLES + STAR_TABLES) -> dict[str, int]:

@@ -441,7 +441,7 @@ def dry_run(settings: Settings, out=None) -> None:
                 run(statement)
         run(LEDGER_READ, (kind,), note=f"{kind}: files already loaded, to skip the unchanged")
     for kind in KINDS:
-        source = settings.song_data if kind == "songs" else settings.log_data
+        source = settings.source(kind)
         run(stage_copy(kind, target, settings.max_errors),
             note=f"{kind}: new and changed files of {source}, compacted into parts of {target.uri(kind)}/")
         run(ERRORS_READ, (target.uri(kind) + "/%",), note=f"{kind}: records COPY rejected, into load_errors")
@@ -477,10 +477,8 @@ def load(settings: Settings, *, quiet: bool = False, say=print):
         with tempfile.TemporaryDirectory(prefix="sparkify-parts-") as workdir, timer.step("stage"):
             results = _stage(conn, settings, target, slices, Path(workdir), s3, quiet, say)
             summary.staged = [_stage_result(r, settings) for r in results]
-            rejected = sum(len(r.rejects) for r in results)
-            if rejected > settings.max_errors:
-                sample = [x for r in results for x in r.rejects][:10]
-                raise TooManyErrors(rejected, settings.max_errors, sample)
+            if sum(len(r.rejects) for r in results) > settings.max_errors:
+                raise TooManyErrors([x for r in results for x in r.rejects], settings.max_errors)
         with timer.step("transform"):
             summary.transform = transform.run(conn, "redshift")
         with timer.step("count"):
@@ -495,13 +493,12 @@ def _stage(conn, settings: Settings, target: Target, slices: int, workdir: Path,
     """The staging transaction. Over MAX_ERRORS: roll back, keep only the rejects, commit, return."""
     import psycopg2
 
-    cur = conn.cursor()
     results: list[Compacted] = []
-    try:
+    with db.transaction(conn) as cur:
         cur.execute(LOCK)  # one load at a time: a second load waits here until the first commits
         todo = {}
         for kind in KINDS:
-            uri = settings.song_data if kind == "songs" else settings.log_data
+            uri = settings.source(kind)
             found = sources.list_files(uri, s3 if sources.is_s3(uri) else None)
             if settings.full_refresh:
                 for statement in full_refresh_statements(kind):
@@ -510,7 +507,7 @@ def _stage(conn, settings: Settings, target: Target, slices: int, workdir: Path,
             else:
                 cur.execute(LEDGER_READ, (kind,))
                 ledger = {name: (size, version) for name, size, version in cur.fetchall()}
-            todo[kind] = (uri, found, [f for f in found if ledger.get(f.uri) != (f.size, f.version)])
+            todo[kind] = (uri, found, staging.changed(found, ledger))
         for kind in KINDS:
             uri, _, files = todo[kind]
             results.append(compact(kind, files, uri, target, slices, workdir, read_client=s3, write_client=s3,
@@ -543,12 +540,6 @@ def _stage(conn, settings: Settings, target: Target, slices: int, workdir: Path,
                 cur.execute(statement)
         conn.commit()
         return results
-    except BaseException:
-        if not conn.closed:
-            conn.rollback()
-        raise
-    finally:
-        cur.close()
 
 
 def _keep_rejects(conn, cur, results: list[Compacted], target: Target, s3, rolled_back=False) -> list[Compacted]:

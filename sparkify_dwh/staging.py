@@ -204,6 +204,11 @@ def _progress(total: int, label: str, quiet: bool) -> tuple[Callable[[], None], 
     return tick, (lambda: None)
 
 
+def changed(found: list[SourceFile], ledger: dict[str, tuple[int, str]]) -> list[SourceFile]:
+    """The files to read: new ones, and those whose size or version differ from their ledger row."""
+    return [f for f in found if ledger.get(f.uri) != (f.size, f.version)]
+
+
 def stage(
     cur,
     kind: str,
@@ -231,7 +236,7 @@ def stage(
         cur.execute("SELECT source_file, size_bytes, version FROM load_files WHERE kind = %s", (kind,))
         ledger = {name: (size, version) for name, size, version in cur.fetchall()}
 
-    todo = [f for f in found if ledger.get(f.uri) != (f.size, f.version)]
+    todo = changed(found, ledger)
     replaced = [f.uri for f in todo if f.uri in ledger]
     present = {f.uri for f in found}
     result.foreign_files = sum(1 for name in ledger if name not in present)

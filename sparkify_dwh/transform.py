@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import sqlfiles
+from . import db, sqlfiles
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,16 @@ WORK_MEM = "256MB"
 def run(conn, dialect: str = "postgres") -> list[StepResult]:
     """Run every transform file; commit only when all succeeded."""
     results = []
-    try:
-        with conn.cursor() as cur:
-            if dialect == "postgres":
-                cur.execute("SET LOCAL work_mem = %s", (WORK_MEM,))
-            for f in sqlfiles.files("transform", dialect):
-                started = time.perf_counter()
-                rows = 0
-                for statement in f.statements:
-                    cur.execute(statement)
-                    if statement.lstrip().upper().startswith("INSERT"):
-                        rows += max(cur.rowcount, 0)
-                results.append(StepResult(f.path.name, rows, time.perf_counter() - started))
+    with db.transaction(conn) as cur:
+        if dialect == "postgres":
+            cur.execute("SET LOCAL work_mem = %s", (WORK_MEM,))
+        for f in sqlfiles.files("transform", dialect):
+            started = time.perf_counter()
+            rows = 0
+            for statement in f.statements:
+                cur.execute(statement)
+                if statement.lstrip().upper().startswith("INSERT"):
+                    rows += max(cur.rowcount, 0)
+            results.append(StepResult(f.path.name, rows, time.perf_counter() - started))
         conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
     return results
