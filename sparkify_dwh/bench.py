@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, db, sources
+from .warehouses.postgres import Postgres
 
 CONTENDERS = ("load", "row", "floor", "duckdb", "load-s3", "s3-read")
 STAR_KEYS = {
@@ -121,7 +122,7 @@ def _copy_columns(kind: str) -> str:
 
 
 def _write_csv(kind: str, root: str, path: Path, skip: int = 0) -> int:
-    from .staging import encode_row
+    from .warehouses.postgres import encode_row
 
     written = 0
     with open(path, "wb") as out:
@@ -136,7 +137,7 @@ def _write_csv(kind: str, root: str, path: Path, skip: int = 0) -> int:
 
 
 def _copy_file(cur, kind: str, path: Path) -> None:
-    from .staging import COPY_OPTIONS
+    from .warehouses.postgres import COPY_OPTIONS
 
     table = "staging_events" if kind == "events" else "staging_songs"
     with open(path, "rb") as f:
@@ -146,7 +147,7 @@ def _copy_file(cur, kind: str, path: Path) -> None:
 def _contender_floor(spec: dict) -> dict:
     from . import migrations, transform
 
-    conn = db.connect(spec["url"])
+    conn = db.connect_url(spec["url"])
     migrations.migrate(conn)
     tmp = Path(spec["tmp"])
     files = {kind: tmp / f"{kind}.csv" for kind in ("songs", "events")}
@@ -160,7 +161,7 @@ def _contender_floor(spec: dict) -> dict:
         cur.execute("ANALYZE staging_events")
     conn.commit()
     steps = [["copy", round(time.perf_counter() - started, 3)]]
-    results = transform.run(conn)
+    results = transform.run(conn, Postgres.caps, say=lambda *_: None)
     seconds = time.perf_counter() - started
     conn.close()
     return {"seconds": seconds, "steps": steps + [["  " + t.file, round(t.seconds, 3)] for t in results]}
@@ -188,7 +189,7 @@ def _contender_row(spec: dict) -> dict:
     extrapolated linearly, so the star tables are still complete and compared."""
     from . import migrations, sources, transform
 
-    conn = db.connect(spec["url"])
+    conn = db.connect_url(spec["url"])
     migrations.migrate(conn)
     conn.commit()
     conn.autocommit = True
@@ -225,7 +226,7 @@ def _contender_row(spec: dict) -> dict:
         note = f"extrapolated from {inserted:,} of {total:,} events inserted one by one"
     conn.autocommit = False
     started = time.perf_counter()
-    results = transform.run(conn)
+    results = transform.run(conn, Postgres.caps, say=lambda *_: None)
     transform_seconds = time.perf_counter() - started
     conn.close()
     steps = [["insert songs", round(songs_seconds, 3)], ["insert events", round(events_seconds, 3)]]
@@ -346,7 +347,7 @@ def dataset(root: Path, events: int, songs: int, seed: int, say=print) -> Path:
 def _fresh_database(admin_url: str, name: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
-    conn = db.connect(admin_url)
+    conn = db.connect_url(admin_url)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -356,7 +357,7 @@ def _fresh_database(admin_url: str, name: str) -> str:
 
 
 def _drop_database(admin_url: str, name: str) -> None:
-    conn = db.connect(admin_url)
+    conn = db.connect_url(admin_url)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -451,7 +452,7 @@ def run(
 ) -> list[Outcome]:
     """Run every contender at every size; raises DifferentTables when any built different star tables."""
     data_root = data_root or config.ROOT / "data" / "bench"
-    admin_url = db.resolve_url(settings)
+    admin_url = Postgres(settings).url()
     outcomes: list[Outcome] = []
     for events in sizes:
         data = dataset(data_root, events, songs, seed, say)
@@ -475,7 +476,7 @@ def run(
                     if plant == name:
                         _plant_difference(url)
                     if "digests" not in out:
-                        conn = db.connect(url)
+                        conn = db.connect_url(url)
                         with conn.cursor() as cur:
                             out["digests"] = digests(cur)
                         conn.close()
@@ -497,7 +498,7 @@ def run(
 
 def _plant_difference(url: str) -> None:
     """Change one user's level: for the test that shows the equality check catches a difference."""
-    conn = db.connect(url)
+    conn = db.connect_url(url)
     with conn.cursor() as cur:
         cur.execute("UPDATE users SET level = CASE WHEN level = 'paid' THEN 'free' ELSE 'paid' END "
                     "WHERE user_id = (SELECT MIN(user_id) FROM users)")
@@ -565,7 +566,7 @@ def save(outcomes: list[Outcome], folder: Path, pg_version: str | None = None) -
 
 
 def server_version(settings: config.Settings) -> str:
-    conn = db.connect(db.resolve_url(settings))
+    conn = db.connect_url(Postgres(settings).url())
     with conn.cursor() as cur:
         cur.execute("SHOW server_version")
         version = cur.fetchone()[0]

@@ -1,14 +1,23 @@
-"""What every command in bin/ shares: argument parsing with an example, and errors as one clear line."""
+"""What every command in bin/ shares: argument parsing with an example, and errors as one clear line
+(TRACEBACK=1 adds the whole traceback, masked like the line)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 from . import db
+from .aws import AwsError
 from .config import Settings, SettingsError, load_settings
+from .migrations import MigrationError
+from .sources import SourceError
+from .staging import LedgerMoving, TooManyErrors
+from .warehouses.base import StagingError
+
+KNOWN = (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError, StagingError, LedgerMoving)
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -20,12 +29,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 
 def run(main: Callable[[Settings], int | None]) -> None:
-    """Run a command: known failures print one masked line to stderr and exit 1; no tracebacks."""
-    from .aws import AwsError
-    from .migrations import MigrationError
-    from .pipeline import TooManyErrors
-    from .sources import SourceError
-
+    """Run a command: failures print one masked line to stderr and exit 1 (130 when interrupted)."""
     settings = None
     try:
         settings = load_settings()
@@ -36,7 +40,7 @@ def run(main: Callable[[Settings], int | None]) -> None:
         for r in err.sample:
             print(f"  {r.source}:{r.line_number}: {r.reason}", file=sys.stderr)
         code = 1
-    except (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError) as err:
+    except KNOWN as err:
         _fail(str(err), settings)
         code = 1
     except KeyboardInterrupt:
@@ -51,7 +55,17 @@ def run(main: Callable[[Settings], int | None]) -> None:
     sys.exit(code or 0)
 
 
+def _secrets(settings: Settings | None) -> tuple[str | None, ...]:
+    if settings is None:
+        return ()
+    return db.password_of(settings.database_url), settings.extra.get("DB_PASSWORD")
+
+
 def _fail(message: str, settings: Settings | None) -> None:
-    secret = db.password_of(settings.database_url) if settings else None
-    extra = settings.extra.get("DB_PASSWORD") if settings else None
-    print(f"error: {db.mask(message, secret, extra)}", file=sys.stderr)
+    secrets = _secrets(settings)
+    kind = sys.exc_info()[0]
+    if kind is not None and settings is not None and settings.traceback:
+        print(db.mask(traceback.format_exc().rstrip(), *secrets), file=sys.stderr)
+    elif kind is not None and not issubclass(kind, (*KNOWN, TooManyErrors, KeyboardInterrupt)):
+        message += " (TRACEBACK=1 shows where it happened)"
+    print(f"error: {db.mask(message, *secrets)}", file=sys.stderr)

@@ -5,7 +5,9 @@ The environment wins over `.env`. Every setting is documented in `env.example`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,18 +30,51 @@ def _env(env_file: Path | None) -> dict[str, str]:
     return values
 
 
+def _text(values: dict[str, str], name: str, default: str = "") -> str:
+    return (values.get(name) or "").strip() or default
+
+
 def _int(values: dict[str, str], name: str, default: int) -> int:
     raw = values.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return int(raw.replace("_", ""))
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a whole number (see {ENV_EXAMPLE})") from None
 
 
 def _flag(values: dict[str, str], name: str) -> bool:
     return values.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(values: dict[str, str], name: str, default: str, examples: str) -> float | None:
+    """A duration: a number and a unit (90s, 30m, 2h, 7d); None when unset and without a default."""
+    raw = (values.get(name) or "").strip().lower() or default
+    if not raw:
+        return None
+    number, unit = raw.rstrip("smhd"), raw[len(raw.rstrip("smhd")):] or "s"
+    try:
+        if unit not in _UNITS:
+            raise ValueError(unit)
+        return float(number) * _UNITS[unit]
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a duration such as {examples} (see {ENV_EXAMPLE})") from None
+
+
+def _hours(values: dict[str, str], name: str) -> int | None:
+    """Hours: `36`, `36h` or `7d`; None when unset."""
+    raw = (values.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    unit, text = (24, raw[:-1]) if raw.endswith("d") else (1, raw.removesuffix("h"))
+    try:
+        return int(text) * unit
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected hours (36, 36h) or days (7d) (see {ENV_EXAMPLE})") from None
 
 
 @dataclass(frozen=True)
@@ -53,6 +88,8 @@ class Settings:
     dry_run: bool
     max_event_age_hours: int | None
     read_workers: int
+    statement_timeout_ms: int
+    traceback: bool
     pgdata: Path
     demo_dir: Path
     demo_events: int
@@ -74,58 +111,79 @@ class Settings:
         return redshift_settings(self.extra)
 
 
+WAREHOUSES = ("postgres", "redshift")
+
+
 def load_settings(env_file: Path | None = None) -> Settings:
     """Settings from the environment over `.env` (or the file named by ENV_FILE)."""
     values = _env(env_file or Path(os.environ.get("ENV_FILE") or ROOT / ".env"))
-    warehouse = values.get("WAREHOUSE", "postgres").strip().lower() or "postgres"
-    if warehouse not in {"postgres", "redshift"}:
+    warehouse = _text(values, "WAREHOUSE", "postgres").lower()
+    if warehouse not in WAREHOUSES:
         raise SettingsError(f"WAREHOUSE={warehouse!r}: expected postgres or redshift (see {ENV_EXAMPLE})")
-    demo_dir = Path(values.get("DEMO_DIR", "") or ROOT / "data" / "demo")
-    age = values.get("MAX_EVENT_AGE", "").strip()
-    max_age = None
-    if age:
-        max_age = _parse_age_hours(age)
+    demo_dir = Path(_text(values, "DEMO_DIR") or ROOT / "data" / "demo")
+    max_errors = _int(values, "MAX_ERRORS", 0)
+    if max_errors < 0:
+        raise SettingsError(f"MAX_ERRORS={max_errors}: expected 0 or more (see {ENV_EXAMPLE})")
     if warehouse == "redshift":
         redshift_settings(values)  # fail now, naming the setting, rather than halfway through a load
+        if max_errors > MAX_ERRORS_REDSHIFT:
+            raise SettingsError(
+                f"MAX_ERRORS={max_errors}: at most {MAX_ERRORS_REDSHIFT:,} on Redshift, whose COPY allows MAXERROR "
+                f"up to 100000 (see {ENV_EXAMPLE})"
+            )
+    timeout = _seconds(values, "STATEMENT_TIMEOUT", "1h", "0 (no limit), 90s, 30m or 2h")
     return Settings(
-        database_url=values.get("DATABASE_URL") or None,
-        song_data=values.get("SONG_DATA") or str(demo_dir / "song_data"),
-        log_data=values.get("LOG_DATA") or str(demo_dir / "log_data"),
+        database_url=_text(values, "DATABASE_URL") or None,
+        song_data=_text(values, "SONG_DATA") or str(demo_dir / "song_data"),
+        log_data=_text(values, "LOG_DATA") or str(demo_dir / "log_data"),
         warehouse=warehouse,
-        max_errors=_int(values, "MAX_ERRORS", 0),
+        max_errors=max_errors,
         full_refresh=_flag(values, "FULL_REFRESH"),
         dry_run=_flag(values, "DRY_RUN"),
-        max_event_age_hours=max_age,
-        read_workers=_int(values, "READ_WORKERS", 16),
-        pgdata=Path(values.get("PGDATA_DIR", "") or ROOT / ".pgdata"),
+        max_event_age_hours=_hours(values, "MAX_EVENT_AGE"),
+        read_workers=max(1, _int(values, "READ_WORKERS", 16)),
+        statement_timeout_ms=int(timeout * 1000),
+        traceback=_flag(values, "TRACEBACK"),
+        pgdata=Path(_text(values, "PGDATA_DIR") or ROOT / ".pgdata"),
         demo_dir=demo_dir,
         demo_events=_int(values, "DEMO_EVENTS", 20000),
         demo_songs=_int(values, "DEMO_SONGS", 2000),
         extra=values,
-        report_out=Path(values.get("REPORT_OUT", "") or ROOT / "report.html"),
+        report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
     )
-
-
-def _parse_age_hours(raw: str) -> int:
-    """`MAX_EVENT_AGE` as hours: `36`, `36h` or `7d`."""
-    text = raw.strip().lower()
-    unit = 1
-    if text.endswith("d"):
-        unit, text = 24, text[:-1]
-    elif text.endswith("h"):
-        text = text[:-1]
-    try:
-        return int(text) * unit
-    except ValueError:
-        raise SettingsError(
-            f"MAX_EVENT_AGE={raw!r}: expected hours (36, 36h) or days (7d) (see {ENV_EXAMPLE})"
-        ) from None
 
 
 # --- Redshift -------------------------------------------------------------------------------------
 
-NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge", "dc2.large", "dc2.8xlarge")
+# A COPY's MAXERROR is the budget plus one (it fails when the errors reach it) and at most 100000.
+MAX_ERRORS_REDSHIFT = 99_999
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """A node type's default slices per node and the node counts a new cluster may have."""
+
+    slices: int
+    nodes: tuple[int, int]
+    retired: bool = False
+
+
+# From Redshift's node type table ("node range" at create; ra3.xlplus and dc2.large also single-node):
+# https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-clusters.html#rs-node-type-info
+# ra3.large is newer than the table read here; its range is AWS's current one. DC2: "In April 2025,
+# AWS announced the deprecation of Amazon Redshift DC2 instances"; new DC2 clusters may be refused.
+NODE_TYPES = {
+    "ra3.large": NodeType(2, (1, 16)),
+    "ra3.xlplus": NodeType(2, (1, 16)),
+    "ra3.4xlarge": NodeType(4, (2, 32)),
+    "ra3.16xlarge": NodeType(16, (2, 128)),
+    "dc2.large": NodeType(2, (1, 32), retired=True),
+    "dc2.8xlarge": NodeType(16, (2, 128), retired=True),
+}
 SSL_MODES = ("require", "verify-ca", "verify-full")
+# The longest part URI is STAGING_PREFIX + "/<load id>.<attempt>/events/part-NNNN.json.gz" (52 characters);
+# sys_load_error_detail.file_name is character(256), and a cut name would lose its rejects.
+STAGING_PREFIX_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -155,6 +213,11 @@ class RedshiftSettings:
     def security_group(self) -> str:
         return f"{self.cluster_identifier}-access"
 
+    @property
+    def slices(self) -> int:
+        """Default slices per node times nodes: how many parts a load writes (a multiple of it)."""
+        return NODE_TYPES[self.node_type].slices * self.node_count
+
     def require_staging(self) -> str:
         if not self.staging_prefix:
             raise SettingsError(
@@ -170,31 +233,27 @@ def env_file() -> Path:
 
 
 def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
-    import ipaddress
-    import re
-
-    def text(name: str, default: str) -> str:
-        return (values.get(name) or "").strip() or default
-
-    cluster = text("CLUSTER_IDENTIFIER", "sparkify-dwh").lower()
+    cluster = _text(values, "CLUSTER_IDENTIFIER", "sparkify-dwh").lower()
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", cluster) or "--" in cluster or cluster.endswith("-"):
         raise SettingsError(
             f"CLUSTER_IDENTIFIER={cluster!r}: lowercase letters, digits and single hyphens, starting with a "
             f"letter (see {ENV_EXAMPLE})"
         )
-    node_type = text("NODE_TYPE", "ra3.large")
+    node_type = _text(values, "NODE_TYPE", "ra3.large")
     if node_type not in NODE_TYPES:
         raise SettingsError(f"NODE_TYPE={node_type!r}: expected one of {', '.join(NODE_TYPES)} (see {ENV_EXAMPLE})")
     node_count = _int(values, "NODE_COUNT", 1)
-    if not 1 <= node_count <= 128:
-        raise SettingsError(f"NODE_COUNT={node_count}: expected 1 to 128 (see {ENV_EXAMPLE})")
-    user = text("DB_USER", "sparkify_admin")
+    low, high = NODE_TYPES[node_type].nodes
+    if not low <= node_count <= high:
+        raise SettingsError(f"NODE_COUNT={node_count}: a {node_type} cluster has {low} to {high} nodes "
+                            f"(see {ENV_EXAMPLE})")
+    user = _text(values, "DB_USER", "sparkify_admin")
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,126}", user):
         raise SettingsError(f"DB_USER={user!r}: lowercase letters, digits and underscores (see {ENV_EXAMPLE})")
     password = values.get("DB_PASSWORD") or None
     if password is not None:
         _check_password(password)
-    staging = text("STAGING_PREFIX", "") or None
+    staging = _text(values, "STAGING_PREFIX") or None
     if staging is not None:
         if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()/-]*)?", staging):
             raise SettingsError(
@@ -202,7 +261,13 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
                 f"- _ . / (see {ENV_EXAMPLE})"
             )
         staging = staging.rstrip("/")
-    cidr = text("ALLOWED_CIDR", "") or None
+        if len(staging) > STAGING_PREFIX_LIMIT:
+            raise SettingsError(
+                f"STAGING_PREFIX is {len(staging)} characters, over {STAGING_PREFIX_LIMIT}: the names of the parts "
+                "would be cut off in sys_load_error_detail (file_name is 256 characters) and rows Redshift refuses "
+                f"could not be traced to their source (see {ENV_EXAMPLE})"
+            )
+    cidr = _text(values, "ALLOWED_CIDR") or None
     if cidr is not None:
         try:
             network = ipaddress.ip_network(cidr, strict=False)
@@ -215,7 +280,7 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
                 f"internet (see {ENV_EXAMPLE})"
             )
         cidr = str(network)
-    sslmode = text("REDSHIFT_SSLMODE", "require")
+    sslmode = _text(values, "REDSHIFT_SSLMODE", "require")
     if sslmode not in SSL_MODES:
         raise SettingsError(f"REDSHIFT_SSLMODE={sslmode!r}: expected one of {', '.join(SSL_MODES)} "
                             f"(see {ENV_EXAMPLE})")
@@ -223,26 +288,24 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
         cluster_identifier=cluster,
         node_type=node_type,
         node_count=node_count,
-        db_name=text("DB_NAME", "sparkify"),
+        db_name=_text(values, "DB_NAME", "sparkify"),
         db_user=user,
         db_password=password,
         db_port=_int(values, "DB_PORT", 5439),
-        iam_role_name=text("IAM_ROLE_NAME", f"{cluster}-copy"),
+        iam_role_name=_text(values, "IAM_ROLE_NAME", f"{cluster}-copy"),
         staging_prefix=staging,
         publicly_accessible=_flag(values, "PUBLICLY_ACCESSIBLE"),
         allowed_cidr=cidr,
         final_snapshot=_flag(values, "FINAL_SNAPSHOT"),
-        host=text("REDSHIFT_HOST", "") or None,
-        role_arn=text("REDSHIFT_ROLE_ARN", "") or None,
-        region=text("AWS_REGION", "") or text("AWS_DEFAULT_REGION", "") or "us-west-2",
+        host=_text(values, "REDSHIFT_HOST") or None,
+        role_arn=_text(values, "REDSHIFT_ROLE_ARN") or None,
+        region=_text(values, "AWS_REGION") or _text(values, "AWS_DEFAULT_REGION") or "us-west-2",
         sslmode=sslmode,
     )
 
 
 def _check_password(password: str) -> None:
     """Redshift's rules for a master password; the message never repeats the password."""
-    import re
-
     ok = (
         8 <= len(password) <= 64
         and re.search(r"[A-Z]", password)

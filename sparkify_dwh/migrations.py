@@ -6,7 +6,9 @@ was applied is refused, naming it, rather than silently skipped or applied twice
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from . import sqlfiles
 
@@ -18,6 +20,13 @@ CREATE TABLE IF NOT EXISTS schema_history (
     applied_at TIMESTAMP NOT NULL
 )
 """
+
+
+# applied_at from here: CURRENT_TIMESTAMP is a leader-node-only function on Redshift
+RECORD = "INSERT INTO schema_history (version, name, checksum, applied_at) VALUES (%s, %s, %s, %s)"
+PENDING = "SELECT version, name, checksum FROM schema_history ORDER BY version"
+APPLIED = "SELECT COUNT(*) FROM schema_history WHERE version = %s"
+LOCK = "LOCK TABLE schema_history"
 
 
 class MigrationError(RuntimeError):
@@ -32,16 +41,18 @@ class Applied:
 
 def pending(cur, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
     """Files not yet applied; raises MigrationError when an applied file has changed or is missing."""
-    cur.execute("SELECT version, name, checksum FROM schema_history ORDER BY version")
+    cur.execute(PENDING)
     applied = {version: (name, checksum) for version, name, checksum in cur.fetchall()}
     todo = []
     files = sqlfiles.files("schema", dialect)
-    on_disk = {f.number for f in files}
+    names = {f.number: f.name for f in files}
     for version, (name, _) in applied.items():
-        if version not in on_disk:
+        if names.get(version) != name:
             raise MigrationError(
-                f"schema_history records {version:03d}_{name}.sql as applied but the file is gone: "
-                "restore it (applied migrations are never removed; add a new one instead)"
+                f"schema_history records {version:03d}_{name}.sql as applied but no such file is here: restore it "
+                "(applied migrations are never removed; add a new one instead). A database made by an earlier "
+                "release with another schema layout holds only what the sources rebuild: `bin/db reset` drops "
+                "its tables, and the next load builds them again"
             )
     for f in files:
         if f.number not in applied:
@@ -60,7 +71,7 @@ def pending(cur, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
 def migrate(conn, dialect: str = "postgres") -> list[Applied]:
     """Apply every pending file in order, each in its own transaction with its history row.
 
-    Each transaction opens with LOCK schema_history (Redshift has no advisory locks) and checks the
+    Each transaction opens with LOCK TABLE schema_history (Redshift has no advisory locks) and checks the
     file again, so two runs at once apply each file once: the second waits, then skips it.
     """
     done: list[Applied] = []
@@ -70,20 +81,36 @@ def migrate(conn, dialect: str = "postgres") -> list[Applied]:
         todo = pending(cur, dialect)
         conn.commit()  # no lock held between the files: each transaction takes its own
         for f in todo:
-            cur.execute("LOCK schema_history")
-            cur.execute("SELECT COUNT(*) FROM schema_history WHERE version = %s", (f.number,))
+            cur.execute(LOCK)
+            cur.execute(APPLIED, (f.number,))
             if cur.fetchone()[0]:
                 conn.commit()
                 continue
             statements = f.statements
             for statement in statements:
                 cur.execute(statement)
-            cur.execute(
-                "INSERT INTO schema_history (version, name, checksum, applied_at) "
-                "VALUES (%s, %s, %s, CURRENT_TIMESTAMP)",
-                (f.number, f.name, f.checksum),
-            )
+            cur.execute(RECORD, (f.number, f.name, f.checksum, datetime.now(UTC).replace(tzinfo=None)))
             conn.commit()
             done.append(Applied(f.path.name, len(statements)))
     conn.commit()
     return done
+
+
+_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (\w+)", re.M | re.I)
+
+
+def tables(dialect: str = "postgres") -> list[str]:
+    """Every table the schema files create, in the order they create them."""
+    return [name for f in sqlfiles.files("schema", dialect) for name in _CREATE_TABLE.findall(f.text)]
+
+
+def reset(conn, dialect: str = "postgres") -> list[str]:
+    """Drop every table of the schema and its history: staging, bookkeeping and star are rebuilt from the
+    sources by the next load. Returns the tables dropped."""
+    dropped = []
+    with conn.cursor() as cur:
+        for table in reversed(["schema_history"] + tables(dialect)):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            dropped.append(table)
+    conn.commit()
+    return dropped

@@ -1,10 +1,12 @@
-"""The load, end to end on PostgreSQL: schema -> staging -> star schema, under one lock.
+"""The load, end to end, on whichever warehouse the settings name:
+schema -> staging -> star schema -> counts.
 
 sources (folder or s3://) -> staging_events / staging_songs -> songplays, users, songs, artists, time
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 import uuid
@@ -13,28 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import db, migrations, staging, transform
+from . import migrations, staging, transform, warehouses
 from .config import Settings
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs")
-LOCK_KEY = 0x5350_4B46  # "SPKF": one load at a time per database
-
-
-class TooManyErrors(RuntimeError):
-    """More records rejected than MAX_ERRORS allows; `sample` holds the first ten, to print."""
-
-    def __init__(self, rejects: list, max_errors: int):
-        self.rejected, self.max_errors, self.sample = len(rejects), max_errors, rejects[:10]
-        super().__init__(
-            f"{self.rejected} records rejected, over MAX_ERRORS={max_errors}: nothing was loaded, "
-            "the star schema is as it was; every rejected record is in load_errors"
-        )
 
 
 @dataclass
 class LoadSummary:
     load_id: str
+    warehouse: str = ""
     staged: list[staging.StageResult] = field(default_factory=list)
     transform: list[transform.StepResult] = field(default_factory=list)
     steps: list[tuple[str, float]] = field(default_factory=list)
@@ -45,9 +36,16 @@ class LoadSummary:
     def rejected(self) -> int:
         return sum(s.records_rejected for s in self.staged)
 
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.steps.append((name, time.perf_counter() - started))
+
     def as_dict(self) -> dict:
         return {
             "load_id": self.load_id,
+            "warehouse": self.warehouse,
             "schema_applied": self.migrated,
             "sources": [
                 {"kind": s.kind, "location": s.source, "files": s.files_found, "files_loaded": s.files_loaded,
@@ -66,41 +64,6 @@ def new_load_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-@contextmanager
-def load_lock(conn, say=print) -> Iterator[None]:
-    """A session-level advisory lock: a second load waits for the first, and says so."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
-        if not cur.fetchone()[0]:
-            cur.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted",
-                (LOCK_KEY & 0xFFFFFFFF,),
-            )
-            holder = cur.fetchone()
-            say(f"another load is running (server pid {holder[0] if holder else '?'}); waiting for it to finish")
-            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-        conn.commit()
-    try:
-        yield
-    finally:
-        if not conn.closed:
-            conn.rollback()
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-            conn.commit()
-
-
-class _Timer:
-    def __init__(self, summary: LoadSummary):
-        self.summary = summary
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        self.summary.steps.append((name, time.perf_counter() - started))
-
-
 def ensure_demo_data(settings: Settings, say=print) -> None:
     """Generate the demo dataset when no source is configured and none is there yet."""
     if not settings.uses_demo_data or (settings.demo_dir / "log_data").exists():
@@ -111,57 +74,33 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
         f"({settings.demo_events} events, {settings.demo_songs} songs)")
     tmp = settings.demo_dir.with_name(settings.demo_dir.name + ".partial")
     if tmp.exists():
-        import shutil
-
         shutil.rmtree(tmp)
     generate(tmp, events=settings.demo_events, songs=settings.demo_songs)
     tmp.rename(settings.demo_dir)
 
 
-def load(settings: Settings, *, quiet: bool = False, say=print) -> LoadSummary:
-    """Stage the new and changed source files and rebuild the star schema. Raises TooManyErrors."""
-    if settings.warehouse == "redshift":
-        from . import redshift
-
-        return redshift.load(settings, quiet=quiet, say=say)
-    summary = LoadSummary(new_load_id())
-    timer = _Timer(summary)
-    with timer.step("prepare"):
+def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(staging.TABLES),
+         build: bool = True) -> LoadSummary:
+    """Stage the new and changed source files and rebuild the star schema (`build=False`: stage only).
+    Raises staging.TooManyErrors over MAX_ERRORS."""
+    warehouse = warehouses.of(settings)
+    summary = LoadSummary(new_load_id(), warehouse.name)
+    with summary.step("prepare"):
         ensure_demo_data(settings, say)
-        url = db.resolve_url(settings)
-    conn = db.connect(url)
+        conn = warehouse.connect()
     try:
-        with load_lock(conn, say):
-            with timer.step("migrate"):
-                summary.migrated = [a.file for a in migrations.migrate(conn)]
-            with timer.step("stage"):
-                stage_sources(conn, settings, summary, quiet=quiet)
-            with timer.step("transform"):
-                summary.transform = transform.run(conn)
-            with timer.step("count"):
-                summary.tables = table_counts(conn)
+        with summary.step("migrate"):
+            summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
+        with summary.step("stage"):
+            summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say)
+        if build:
+            with summary.step("transform"):
+                summary.transform = transform.run(conn, warehouse.caps, say)
+        with summary.step("count"):
+            summary.tables = table_counts(conn)
     finally:
         conn.close()
     return summary
-
-
-def stage_sources(conn, settings: Settings, summary: LoadSummary, kinds=("songs", "events"), quiet=False) -> None:
-    """Stage the given sources in one transaction; over MAX_ERRORS, keep only the rejects and raise."""
-    with db.transaction(conn) as cur:
-        for kind in kinds:
-            summary.staged.append(
-                staging.stage(
-                    cur, kind, settings.source(kind), summary.load_id,
-                    full_refresh=settings.full_refresh, workers=settings.read_workers, quiet=quiet,
-                )
-            )
-        if summary.rejected > settings.max_errors:
-            conn.rollback()
-            for result in summary.staged:
-                staging.record_rejects(cur, result.kind, summary.load_id, result.rejects)
-            conn.commit()
-            raise TooManyErrors([r for result in summary.staged for r in result.rejects], settings.max_errors)
-        conn.commit()
 
 
 def table_counts(conn, tables=STAGING_TABLES + STAR_TABLES) -> dict[str, int]:

@@ -34,6 +34,11 @@ class SourceFile:
         return self.uri.endswith(".gz")
 
 
+def unreadable(err: Exception) -> str:
+    """The reason a whole file was not read, for its load_errors row (line 0)."""
+    return f"cannot read the file: {type(err).__name__}: {err}"
+
+
 def is_s3(uri: str) -> bool:
     return uri.startswith("s3://")
 

@@ -1,4 +1,17 @@
-"""The SQL as files: ordered by their number, with a `NAME.redshift.sql` variant where the dialects differ."""
+"""The SQL as files: numbered in the order they run, one text for PostgreSQL and Redshift.
+
+Where the two dialects must differ, the difference sits in the file itself, on lines of their own:
+
+    CREATE TABLE songplays (
+        ...
+    )
+    -- redshift: DISTSTYLE KEY DISTKEY (start_time) SORTKEY (start_time)
+    ;
+    -- postgres: ALTER TABLE staging_events SET UNLOGGED;
+
+A line `-- <dialect>: TEXT` is TEXT for that dialect and a comment for the other. Rendering keeps
+every line where it was, so a message about line N points at line N of the file.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +26,14 @@ from . import config
 
 _NUMBERED = re.compile(r"^(\d+)_([a-z0-9_]+)\.sql$")
 DIALECTS = ("postgres", "redshift")
+_DIALECT_LINE = re.compile(r"^(\s*)-- (" + "|".join(DIALECTS) + r"): (.*)$", re.M)
+
+
+def render(text: str, dialect: str) -> str:
+    """The text as `dialect` runs it: that dialect's lines become SQL, the other's stay comments."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    return _DIALECT_LINE.sub(lambda m: m.group(1) + m.group(3) if m.group(2) == dialect else m.group(0), text)
 
 
 @dataclass(frozen=True)
@@ -20,10 +41,11 @@ class SqlFile:
     number: int
     name: str
     path: Path
+    dialect: str = "postgres"
 
     @property
     def text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        return render(self.path.read_text(encoding="utf-8"), self.dialect)
 
     @property
     def checksum(self) -> str:
@@ -47,20 +69,16 @@ class SqlFile:
 
 
 def files(folder: str, dialect: str = "postgres", root: Path | None = None) -> list[SqlFile]:
-    """The numbered files of `sql/<folder>/` in order, each in the variant for `dialect`."""
+    """The numbered files of `sql/<folder>/` in order, rendered for `dialect`."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     base = (root or config.SQL_DIR) / folder
     found: list[SqlFile] = []
     for path in sorted(base.glob("*.sql")):
-        if path.name.endswith(".redshift.sql"):
-            continue
         match = _NUMBERED.match(path.name)
         if not match:
             raise ValueError(f"{path}: SQL files are named NNN_name.sql")
-        variant = path.with_name(path.name[: -len(".sql")] + f".{dialect}.sql")
-        chosen = variant if dialect != "postgres" and variant.exists() else path
-        found.append(SqlFile(int(match.group(1)), match.group(2), chosen))
+        found.append(SqlFile(int(match.group(1)), match.group(2), path, dialect))
     numbers = [f.number for f in found]
     if len(numbers) != len(set(numbers)):
         raise ValueError(f"{base}: two files share a number")
@@ -77,15 +95,29 @@ def split(text: str) -> list[str]:
     return out
 
 
-def redshift_bound(root: Path | None = None) -> list[Path]:
-    """Every file that runs on Redshift: the redshift variant of each numbered file of every folder."""
+def folders(root: Path | None = None) -> list[str]:
     root = root or config.SQL_DIR
-    return [f.path for folder in sorted(p.name for p in root.iterdir() if p.is_dir())
-            for f in files(folder, "redshift", root)]
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def write_rendered(dialect: str, out: Path, root: Path | None = None) -> list[Path]:
+    """Every SQL file rendered for `dialect` under `out` (same names), for `make lint`."""
+    written = []
+    for folder in folders(root):
+        for f in files(folder, dialect, root):
+            target = out / folder / f.path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.text, encoding="utf-8")
+            written.append(target)
+    return written
 
 
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] == ["redshift"]:
-        print("\n".join(str(p.relative_to(config.ROOT)) for p in redshift_bound()))
+    # python -m sparkify_dwh.sqlfiles render DIALECT FOLDER: write every file as DIALECT runs it
+    if len(sys.argv) == 4 and sys.argv[1] == "render":
+        for path in write_rendered(sys.argv[2], Path(sys.argv[3])):
+            print(path)
+    else:
+        sys.exit("usage: python -m sparkify_dwh.sqlfiles render postgres|redshift FOLDER")

@@ -1,66 +1,48 @@
-"""Staging on PostgreSQL: files -> parsed records -> one streaming COPY FROM STDIN per table.
+"""Staging, the same on every warehouse: the new and changed files of each source into staging_songs
+and staging_events, every record staged or kept in load_errors, every file in the ledger load_files.
 
-Runs inside the caller's transaction: the staged rows, the rejected records and the ledger of loaded
-files commit together or not at all. Only files that are new or changed since the last load are
-read; a changed file's earlier rows are replaced, never doubled.
+1. Plan, without the lock: list each source, read the ledger, pick the files to read (new ones, and
+   those whose size or version changed; every file on a full refresh).
+2. Prepare, without the lock: whatever the warehouse's stager needs no lock for (Redshift reads,
+   parses, compacts and uploads the files to S3 here).
+3. One transaction, under the load lock: read the ledger again (if another load staged meanwhile,
+   roll back and plan again); on a full refresh empty staging; delete the earlier rows of each
+   changed file (the replace rule); the stager copies each table; over MAX_ERRORS roll it all back,
+   keep only the rejects and fail; else insert the rejects and the ledger rows, and commit.
 """
 
 from __future__ import annotations
 
-import io
-import queue
-import re
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import msgspec
-from psycopg2.extras import execute_values
+from . import db, lock, records, sources
+from .config import Settings
+from .warehouses.base import Copied, CopyRejected, Plan, Stager, Warehouse
 
-from . import records, sources
-from .sources import SourceFile
-
-# What each kind of source feeds: its staging table, columns and parser.
-KINDS = {
-    "events": ("staging_events", records.EVENT_COLUMNS, records.events),
-    "songs": ("staging_songs", records.SONG_COLUMNS, records.songs),
-}
-BOOKKEEPING = ("source_file", "source_line", "load_id")
-CHUNK = 1 << 20
-
-
-COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
-_encode = msgspec.json.encode
-_other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
+TABLES = {"songs": "staging_songs", "events": "staging_events"}  # in the order they are staged
+LEDGER_READ = "SELECT source_file, size_bytes, version FROM load_files WHERE kind = %s"
+LEDGER_COLUMNS = ("source_file", "kind", "size_bytes", "version", "load_id", "records_read", "rows_staged",
+                  "records_rejected", "loaded_at")
+ERROR_COLUMNS = ("load_id", "kind", "source_file", "line_number", "reason", "raw_line", "logged_at")
+REASON_LIMIT = 1000
+ATTEMPTS = 3
 
 
-def encode_row(row: tuple) -> bytes:
-    """A row as one line of COPY's CSV, from its JSON array: strings quoted with `\\"` and `\\\\`
-    escapes (ESCAPE '\\'), NULL as the bare word null (NULL 'null'), numbers as JSON writes them.
-    A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
-    \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
-    out = _encode(row)
-    if b"\\" in out and _other_escape(out) and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
-        out = b"[" + b",".join(_field(v) for v in row) + b"]"
-    return out[1:-1]
+class TooManyErrors(RuntimeError):
+    """More records rejected than MAX_ERRORS allows; `sample` holds the first ten, to print."""
+
+    def __init__(self, rejects: Sequence[records.Reject], max_errors: int):
+        self.rejected, self.max_errors, self.sample = len(rejects), max_errors, list(rejects[:10])
+        super().__init__(
+            f"{self.rejected} records rejected, over MAX_ERRORS={max_errors}: nothing was loaded, "
+            "the star schema is as it was; every rejected record is in load_errors"
+        )
 
 
-def _field(value) -> bytes:
-    if value is None:
-        return b"null"
-    if isinstance(value, str):
-        return b'"' + value.replace("\\", "\\\\").replace('"', '\\"').encode() + b'"'
-    return repr(value).encode()
-
-
-@dataclass
-class FileCount:
-    file: SourceFile
-    read: int = 0
-    staged: int = 0
-    rejected: int = 0
+class LedgerMoving(RuntimeError):
+    """Another load kept staging the same files while this one planned."""
 
 
 @dataclass
@@ -82,213 +64,123 @@ class StageResult:
         return len(self.rejects)
 
 
-class _Stream(io.RawIOBase):
-    """A read()-able byte stream over an iterator of chunks, for COPY FROM STDIN: each read returns
-    the next whole chunk (psycopg2 sends what it is given), so nothing is copied twice."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = chunks
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        for chunk in self._chunks:
-            if chunk:
-                return chunk
-        return b""
-
-
-def _ahead(chunks: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
-    """`chunks`, produced by a thread up to `depth` chunks ahead of the consumer.
-
-    psycopg2 releases the GIL while it sends COPY data, so the file parsing goes on in this thread
-    while the server stores the previous chunk: the two cores work at once instead of taking turns.
-    An error in the producer is raised here; a consumer that stops early stops the producer.
-    """
-    box: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        box.put(chunk, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(end)
-        except BaseException as err:  # handed to the consumer, raised there
-            box.put(err)
-
-    worker = threading.Thread(target=produce, name="staging-parse", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = box.get()
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _copy_chunks(
-    parsed: Iterable[tuple[SourceFile, bytes | Exception]],
-    parse: Callable,
-    load_id: str,
-    counts: list[FileCount],
-    result: StageResult,
-    progress: Callable[[], None],
-) -> Iterator[bytes]:
-    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed, so
-    the server stores one chunk while the next is parsed."""
-    lines: list[bytes] = []
-    size = 0
-    rejects = result.rejects
-    encode, reject_type = encode_row, records.Reject
-    for f, data in parsed:
-        progress()
-        if isinstance(data, Exception):
-            rejects.append(records.Reject(f.uri, 0, f"cannot read the file: {type(data).__name__}: {data}", ""))
-            continue
-        count = FileCount(f)
-        uri = f.uri
-        tail = b"," + encode_row((uri, load_id))
-        staged = 0
-        for item in parse(uri, data):
-            if type(item) is reject_type:
-                rejects.append(item)
-                count.rejected += 1
-                continue
-            line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
-            lines.append(line)
-            size += len(line)
-            staged += 1
-            if size >= CHUNK:
-                lines.append(b"")
-                yield b"\n".join(lines)
-                lines, size = [], 0
-        count.staged = staged
-        count.read = count.staged + count.rejected
-        counts.append(count)
-    if lines:
-        lines.append(b"")
-        yield b"\n".join(lines)
-
-
-def _progress(total: int, label: str, quiet: bool) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A tqdm bar on a terminal; plain lines at each tenth otherwise (CI logs); nothing when quiet."""
-    if quiet or total < 100:
-        return (lambda: None), (lambda: None)
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc=label, unit="file", leave=False, file=sys.stderr)
-        return (lambda: bar.update(1)), bar.close
-    step = max(1, total // 10)
-    done = [0]
-
-    def tick() -> None:
-        done[0] += 1
-        if done[0] % step == 0 or done[0] == total:
-            print(f"  {label}: {done[0]}/{total} files read", file=sys.stderr, flush=True)
-
-    return tick, (lambda: None)
-
-
-def changed(found: list[SourceFile], ledger: dict[str, tuple[int, str]]) -> list[SourceFile]:
+def changed(found: list[sources.SourceFile], ledger: dict[str, tuple[int, str]]) -> list[sources.SourceFile]:
     """The files to read: new ones, and those whose size or version differ from their ledger row."""
     return [f for f in found if ledger.get(f.uri) != (f.size, f.version)]
 
 
-def stage(
-    cur,
-    kind: str,
-    uri: str,
-    load_id: str,
-    *,
-    full_refresh: bool = False,
-    workers: int = 16,
-    quiet: bool = False,
-    s3=None,
-) -> StageResult:
-    """Stage the new and changed files of one source. The caller commits or rolls back."""
-    started = time.perf_counter()
-    table, columns, parse = KINDS[kind]
-    result = StageResult(kind, uri)
-    found = sources.list_files(uri, s3)
-    result.files_found = len(found)
-
-    if full_refresh:
-        cur.execute(f"DELETE FROM {table}")
-        cur.execute("DELETE FROM load_files WHERE kind = %s", (kind,))
-        cur.execute("DELETE FROM load_errors WHERE kind = %s", (kind,))
-        ledger: dict[str, tuple[int, str]] = {}
-    else:
-        cur.execute("SELECT source_file, size_bytes, version FROM load_files WHERE kind = %s", (kind,))
-        ledger = {name: (size, version) for name, size, version in cur.fetchall()}
-
-    todo = changed(found, ledger)
-    replaced = [f.uri for f in todo if f.uri in ledger]
-    present = {f.uri for f in found}
-    result.foreign_files = sum(1 for name in ledger if name not in present)
-    result.files_unchanged = len(found) - len(todo)
-    result.files_replaced = len(replaced)
-    if replaced:
-        cur.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", (replaced,))
-        cur.execute("DELETE FROM load_files WHERE source_file = ANY(%s)", (replaced,))
-        cur.execute("DELETE FROM load_errors WHERE source_file = ANY(%s)", (replaced,))
-
-    counts: list[FileCount] = []
-    if todo:
-        tick, close = _progress(len(todo), f"{kind}", quiet)
-        # From S3, many requests in flight hide each one's latency; from a local folder (the page
-        # cache, mostly) one thread reading in order is fastest.
-        parsed = sources.read_parallel(todo, sources.reader(uri, s3), workers if sources.is_s3(uri) else 1)
-        stream = _Stream(_ahead(_copy_chunks(parsed, parse, load_id, counts, result, tick)))
-        column_list = ", ".join(("source_line",) + columns + ("source_file", "load_id"))
-        try:
-            cur.copy_expert(f"COPY {table} ({column_list}) FROM STDIN WITH ({COPY_OPTIONS})", stream, size=CHUNK)
-        finally:
-            close()
-        record_rejects(cur, kind, load_id, result.rejects)
-        cur.execute(f"ANALYZE {table}")  # fresh statistics, or the transform's joins plan as nested loops
-        cur.execute("SELECT CAST(LOCALTIMESTAMP AS TEXT)")
-        loaded_at = cur.fetchone()[0]
-        ledger_rows = b"".join(
-            encode_row((c.file.uri, kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected,
-                        loaded_at)) + b"\n"
-            for c in counts
-        )
-        cur.copy_expert(
-            "COPY load_files (source_file, kind, size_bytes, version, load_id, records_read, rows_staged, "
-            f"records_rejected, loaded_at) FROM STDIN WITH ({COPY_OPTIONS})",
-            io.BytesIO(ledger_rows),
-        )
-    result.files_loaded = len(counts)
-    result.records_read = sum(c.read for c in counts)
-    result.rows_staged = sum(c.staged for c in counts)
-    result.seconds = time.perf_counter() - started
-    return result
+def read_ledger(cur, kind: str) -> dict[str, tuple[int, str]]:
+    cur.execute(LEDGER_READ, (kind,))
+    return {name: (size, version) for name, size, version in cur.fetchall()}
 
 
-def record_rejects(cur, kind: str, load_id: str, rejects: list[records.Reject]) -> None:
-    """Keep rejected records in load_errors, with file, line, reason and the start of the record."""
-    if not rejects:
-        return
-    execute_values(
-        cur,
-        "INSERT INTO load_errors (load_id, kind, source_file, line_number, reason, raw_line, logged_at) VALUES %s",
-        [(load_id, kind, r.source, r.line_number, r.reason[:1000], r.raw_line) for r in rejects],
-        template="(%s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP)",
-        page_size=1000,
+def plan(conn, kind: str, settings: Settings, s3=None) -> Plan:
+    """Which files of one source this load reads (no lock held)."""
+    source = settings.source(kind)
+    found = sources.list_files(source, s3)
+    with db.transaction(conn) as cur:
+        ledger = read_ledger(cur, kind)
+    conn.rollback()
+    todo = found if settings.full_refresh else changed(found, ledger)
+    return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh)
+
+
+# --- Statements, one text for every warehouse -----------------------------------------------------
+
+def refresh_statements(plan: Plan) -> list[tuple[str, tuple]]:
+    """FULL_REFRESH: staging, ledger and rejects of this kind start empty."""
+    return [(f"DELETE FROM {plan.table}", ()), ("DELETE FROM load_files WHERE kind = %s", (plan.kind,)),
+            ("DELETE FROM load_errors WHERE kind = %s", (plan.kind,))]
+
+
+def replace_statements(plan: Plan, page: int = db.INSERT_PAGE) -> list[tuple[str, tuple]]:
+    """A changed file's earlier rows go: staged rows, rejects and ledger row, before its new ones come."""
+    out = []
+    files = plan.replaced
+    for start in range(0, len(files), page):
+        chunk = tuple(files[start:start + page])
+        among = "source_file IN (" + ", ".join(["%s"] * len(chunk)) + ")"
+        out += [(f"DELETE FROM {table} WHERE {among}", chunk) for table in (plan.table, "load_errors", "load_files")]
+    return out
+
+
+def ledger_rows(plan: Plan, copied: Copied, load_id: str, now: datetime) -> list[tuple]:
+    return [(c.file.uri, plan.kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected, now)
+            for c in copied.files]
+
+
+def error_rows(kind_rejects: Sequence[tuple[str, records.Reject]], load_id: str, now: datetime) -> list[tuple]:
+    return [(load_id, kind, r.source, r.line_number, r.reason[:REASON_LIMIT], r.raw_line, now)
+            for kind, r in kind_rejects]
+
+
+def now() -> datetime:
+    """The time for the bookkeeping rows, from here: Redshift's CURRENT_TIMESTAMP is a leader-node-only
+    function, GETDATE() is Redshift's own; a bind parameter is the same on both."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --- The staging step ----------------------------------------------------------------------------
+
+def stage(conn, warehouse: Warehouse, settings: Settings, load_id: str, kinds: Sequence[str] = tuple(TABLES), *,
+          quiet: bool = False, say: Callable[[str], None] = print, s3=None) -> list[StageResult]:
+    """Stage the new and changed files of `kinds`; raises TooManyErrors over MAX_ERRORS."""
+    if s3 is None and any(sources.is_s3(settings.source(k)) for k in kinds):
+        s3 = sources.s3_client()
+    with warehouse.stager(load_id, quiet=quiet) as stager:
+        for attempt in range(1, ATTEMPTS + 1):
+            plans = [plan(conn, kind, settings, s3) for kind in kinds]
+            stager.prepare(plans)
+            copies = _stage_locked(conn, stager, plans, settings.max_errors, load_id, say)
+            if copies is not None:
+                return [_result(p, c) for p, c in zip(plans, copies)]
+            stager.discard()
+            say(f"another load staged some of these files meanwhile; planning again ({attempt}/{ATTEMPTS})")
+    raise LedgerMoving(f"the ledger changed {ATTEMPTS} times while this load planned: other loads keep staging the "
+                       "same sources; run it again when they are done")
+
+
+def _stage_locked(conn, stager: Stager, plans: list[Plan], max_errors: int, load_id: str, say) -> list[Copied] | None:
+    """The staging transaction. None: the ledger moved since planning, and nothing was done."""
+    copies: list[Copied] = []
+    try:
+        with db.transaction(conn) as cur:
+            lock.take(cur, say)
+            if any(not p.full_refresh and read_ledger(cur, p.kind) != p.ledger for p in plans):
+                conn.rollback()
+                return None
+            for p in plans:
+                for statement, params in refresh_statements(p) if p.full_refresh else replace_statements(p):
+                    cur.execute(statement, params)
+            for p in plans:
+                copies.append(stager.copy(cur, p, max_errors - sum(len(c.rejects) for c in copies)))
+            rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects]
+            if len(rejected) <= max_errors:
+                stamp = now()
+                db.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, stamp))
+                db.insert(cur, "load_files", LEDGER_COLUMNS,
+                          [row for p, c in zip(plans, copies) for row in ledger_rows(p, c, load_id, stamp)])
+                conn.commit()
+                return copies
+            conn.rollback()
+    except CopyRejected as err:  # the warehouse's COPY failed over the budget; already rolled back
+        rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects] + err.rejects
+    keep_rejects(conn, rejected, load_id, say)
+    raise TooManyErrors([r for _, r in rejected], max_errors)
+
+
+def keep_rejects(conn, rejected: Sequence[tuple[str, records.Reject]], load_id: str, say=print) -> None:
+    """Over MAX_ERRORS nothing is staged, but every rejected record is kept in load_errors."""
+    with db.transaction(conn) as cur:
+        lock.take(cur, say)
+        db.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, now()))
+        conn.commit()
+
+
+def _result(p: Plan, c: Copied) -> StageResult:
+    return StageResult(
+        kind=p.kind, source=p.source, files_found=len(p.found), files_loaded=len(c.files),
+        files_replaced=len(p.replaced), files_unchanged=len(p.found) - len(p.todo),
+        records_read=sum(f.read for f in c.files), rows_staged=sum(f.staged for f in c.files),
+        rejects=c.rejects, foreign_files=p.foreign, seconds=c.seconds,
     )
-

@@ -1,4 +1,4 @@
-"""The transform: the numbered files of `sql/transform/`, in order, in one transaction.
+"""The transform: the numbered files of `sql/transform/`, in order, in one transaction under the load lock.
 
 Each file rebuilds one star table from staging with DELETE then INSERT ... SELECT (no TRUNCATE:
 on Redshift it commits), so a failure anywhere leaves the previous star schema as it was and a
@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import db, sqlfiles
+from . import db, lock, sqlfiles
+from .warehouses.base import Capabilities
 
 
 @dataclass(frozen=True)
@@ -20,23 +21,20 @@ class StepResult:
     seconds: float
 
 
-def statements(dialect: str = "postgres") -> list[tuple[sqlfiles.SqlFile, str]]:
-    return [(f, s) for f in sqlfiles.files("transform", dialect) for s in f.statements]
+def statements(caps: Capabilities) -> list[tuple[sqlfiles.SqlFile | None, str]]:
+    """(file, statement) in the order `run` sends them, the transaction's opening ones with no file."""
+    opening = [(None, lock.LOCK)] + [(None, s) for s in caps.transform_setup]
+    return opening + [(f, s) for f in sqlfiles.files("transform", caps.dialect) for s in f.statements]
 
 
-# Memory for each sort and hash of the transform, for this transaction only (SET LOCAL), on
-# PostgreSQL: the songplays numbering sorts every play, the time table hashes every start time,
-# and at the server's default (4MB) both spill to disk from a few hundred thousand plays on.
-WORK_MEM = "256MB"
-
-
-def run(conn, dialect: str = "postgres") -> list[StepResult]:
+def run(conn, caps: Capabilities, say=print) -> list[StepResult]:
     """Run every transform file; commit only when all succeeded."""
     results = []
     with db.transaction(conn) as cur:
-        if dialect == "postgres":
-            cur.execute("SET LOCAL work_mem = %s", (WORK_MEM,))
-        for f in sqlfiles.files("transform", dialect):
+        lock.take(cur, say)
+        for statement in caps.transform_setup:
+            cur.execute(statement)
+        for f in sqlfiles.files("transform", caps.dialect):
             started = time.perf_counter()
             rows = 0
             for statement in f.statements:

@@ -2,7 +2,7 @@
 
 import io
 
-from sparkify_dwh.staging import COPY_OPTIONS, encode_row
+from sparkify_dwh.warehouses.postgres import COPY_OPTIONS, encode_row
 
 ROWS = [
     (1, None, "", 1.5, None),

@@ -11,8 +11,6 @@ import psycopg2
 import pytest
 from conftest import ROOT, run_cli, table_digest
 
-from sparkify_dwh.pipeline import LOCK_KEY
-
 pytestmark = pytest.mark.integration
 
 STAR = ("songplays", "users", "songs", "artists", "time")
@@ -194,12 +192,13 @@ def _blocked_on(conn, statement, load):
 
 
 def test_a_second_load_waits_for_the_first_and_the_result_equals_one_load(env, conn, database):
+    run_cli("migrate", env)
     holder = psycopg2.connect(database)
     with holder.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        cur.execute("LOCK TABLE load_lock")  # what a load's staging transaction opens with
     waiting = _start_load(env)
-    _wait_for(conn, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' "
-                    "AND query LIKE 'SELECT pg_advisory_lock%%' AND wait_event_type IS NOT NULL")
+    _blocked_on(conn, "LOCK TABLE load_lock", waiting)
+    time.sleep(2)  # longer than the load's patience before it says it waits
     holder.close()  # the first "load" finishes
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
@@ -219,10 +218,7 @@ def test_kill_during_staging_then_rerun_equals_one_clean_run(env, conn, database
     run_cli("load", env)
     clean = star(conn)
     staged = scalar(conn, "SELECT COUNT(*) FROM staging_events")
-    with conn.cursor() as cur:
-        cur.execute("DROP TABLE staging_events, staging_songs, load_files, load_errors, songplays, users, songs, "
-                    "artists, time, schema_history")
-    conn.commit()
+    assert "dropped" in run_cli("db", env, "reset", "--yes").stdout
 
     blocker = psycopg2.connect(database)
     run_cli("migrate", env)

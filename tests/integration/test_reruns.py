@@ -91,7 +91,7 @@ def test_an_applied_migration_that_was_edited_is_refused(tmp_path, conn, monkeyp
         migrations.migrate(conn)
 
     target.unlink()
-    with pytest.raises(migrations.MigrationError, match=r"120_users.sql as applied but the file is gone"):
+    with pytest.raises(migrations.MigrationError, match=r"120_users.sql as applied but no such file is here"):
         migrations.migrate(conn)
 
 

@@ -1,7 +1,7 @@
 """Rows for COPY: a JSON array read as CSV (ESCAPE '\\', NULL 'null'); written field by field
 when JSON's escapes would not read back."""
 
-from sparkify_dwh.staging import encode_row
+from sparkify_dwh.warehouses.postgres import encode_row
 
 
 def test_null_is_the_bare_word_and_strings_are_always_quoted():

@@ -16,15 +16,19 @@ def test_every_file_is_numbered_with_a_header(folder):
         assert f.text.lstrip().startswith("--"), f"{f.path} has no header comment"
 
 
-def test_a_redshift_variant_replaces_its_file_for_redshift_only(tmp_path):
+def test_a_dialect_line_is_sql_for_its_dialect_and_a_comment_for_the_other(tmp_path):
     (tmp_path / "schema").mkdir()
-    (tmp_path / "schema" / "010_a.sql").write_text("-- a\nSELECT 1;")
-    (tmp_path / "schema" / "010_a.redshift.sql").write_text("-- a\nSELECT 2;")
+    (tmp_path / "schema" / "010_a.sql").write_text(
+        "-- a\nCREATE TABLE a (\n    x INTEGER\n)\n-- redshift: DISTSTYLE ALL\n;\n"
+        "-- postgres: ALTER TABLE a SET UNLOGGED;\n")
     (tmp_path / "schema" / "020_b.sql").write_text("-- b\nSELECT 3; SELECT 4;")
     pg = sqlfiles.files("schema", "postgres", tmp_path)
     rs = sqlfiles.files("schema", "redshift", tmp_path)
-    assert [f.path.name for f in pg] == ["010_a.sql", "020_b.sql"]
-    assert [f.path.name for f in rs] == ["010_a.redshift.sql", "020_b.sql"]
+    assert [f.path.name for f in pg] == [f.path.name for f in rs] == ["010_a.sql", "020_b.sql"]
+    assert [s.split("\n")[-1] for s in pg[0].statements] == ["-- redshift: DISTSTYLE ALL", "ALTER TABLE a SET UNLOGGED"]
+    assert [s.split("\n")[-1] for s in rs[0].statements] == ["DISTSTYLE ALL"]
+    assert len(pg[0].text.splitlines()) == len(rs[0].text.splitlines())  # line numbers kept
+    assert pg[0].checksum != rs[0].checksum
     assert [s.splitlines()[-1] for s in rs[1].statements] == ["SELECT 3", "SELECT 4"]
 
 

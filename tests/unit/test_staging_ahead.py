@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from sparkify_dwh.staging import _ahead
+from sparkify_dwh.warehouses.postgres import ahead as _ahead
 
 
 def test_chunks_arrive_in_order_from_another_thread():

@@ -1,0 +1,111 @@
+"""DRY_RUN=1: every statement a load would send, in order, for the warehouse the settings name, without
+connecting or writing anything. The statements come from the same builders the load calls; a test
+runs a real load beside it and checks that the load sent nothing the dry run does not show.
+
+Every source file is taken as new (nothing is listed); the statements that run only in some loads
+(a changed file's replacement, the rejects kept over MAX_ERRORS) are shown with a note saying when.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from . import db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
+from .config import Settings
+from .records import Reject
+from .sources import SourceFile
+from .warehouses.base import Copied, FileCount, Plan
+
+LOAD_ID = "<load_id>"
+
+
+def shown(value) -> str:
+    """A bind parameter as a person reads it in SQL (display only: the load sends parameters)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        value = value.isoformat(sep=" ")
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Printer:
+    def __init__(self, out, secrets: tuple[str, ...] = ()):
+        self.out, self.secrets = out, secrets
+
+    def __call__(self, sql: str, params: tuple = (), note: str | None = None) -> None:
+        text = sql.replace("%s", "{}").format(*(shown(p) for p in params)) if params else sql
+        if note:
+            print(f"-- {note}", file=self.out)
+        print(db.mask(text, *self.secrets) + ";\n", file=self.out)
+
+
+def _plan(kind: str, settings: Settings) -> Plan:
+    """A plan whose one file is new to the ledger and changed since its last load, so that every
+    statement of the staging transaction is shown."""
+    source = settings.source(kind)
+    changed = SourceFile(f"<a changed file of {source}>", 0, "")
+    return Plan(kind, staging.TABLES[kind], source, [changed], {changed.uri: (1, "")}, [changed],
+                settings.full_refresh)
+
+
+def print_load(settings: Settings, out=None) -> None:
+    out = out or sys.stdout
+    warehouse = warehouses.of(settings)
+    run = Printer(out, warehouse.secrets)
+    dialect = warehouse.caps.dialect
+    stager = warehouse.stager(LOAD_ID, quiet=True, dry_run=True)
+    print(f"-- {warehouse.name} load, dry run: {warehouse.describe()}", file=out)
+    print("-- Nothing is connected to or written; every source file is taken as new.\n", file=out)
+    run("SET statement_timeout TO %s", (settings.statement_timeout_ms,), note="each connection: milliseconds, 0 = none")
+
+    run(migrations.HISTORY_DDL.strip(), note="schema: files not yet in schema_history, each in its transaction")
+    run(migrations.PENDING)
+    for f in sqlfiles.files("schema", dialect):
+        run(migrations.LOCK, note=f"{f.path.name}: applied once")
+        run(migrations.APPLIED, (f.number,))
+        for statement in f.statements:
+            run(statement)
+        run(migrations.RECORD, (f.number, f.name, f.checksum[:12] + "...", "<now>"))
+        run("COMMIT")
+
+    plans = [_plan(kind, settings) for kind in staging.TABLES]
+    for p in plans:
+        run(staging.LEDGER_READ, (p.kind,), note=f"{p.kind}: the files already loaded (no lock held)")
+    run(lock.LOCK, note="staging: one transaction, under the load lock")
+    for p in plans:
+        if not p.full_refresh:
+            run(staging.LEDGER_READ, (p.kind,), note=f"{p.kind}: the ledger again; if another load moved it, "
+                                                      "roll back and plan again")
+    for p in plans:
+        for n, (statement, params) in enumerate(staging.refresh_statements(p) if p.full_refresh
+                                                else staging.replace_statements(p)):
+            note = ("FULL_REFRESH=1" if p.full_refresh else f"{p.kind}: only for files changed since their last "
+                    "load, 500 a statement") if n == 0 else None
+            run(statement, params, note=note)
+    for p in plans:
+        for statement, params, note in stager.statements(p, settings.max_errors):
+            run(statement, params, note=note)
+    reject = Reject(plans[-1].todo[0].uri, 7, "<reason>", "<the start of the record>")
+    example = staging.error_rows([(plans[-1].kind, reject)], LOAD_ID, "<now>")
+    run(db.insert_sql("load_errors", staging.ERROR_COLUMNS, 1), example[0],
+        note="every rejected record, with its file, line and reason (500 a statement)")
+    copied = Copied(files=[FileCount(plans[0].todo[0], read=10, staged=9, rejected=1)])
+    row = staging.ledger_rows(plans[0], copied, LOAD_ID, "<now>")[0]
+    run(db.insert_sql("load_files", staging.LEDGER_COLUMNS, 1), row, note="the ledger: one row per file read")
+    run("COMMIT")
+    print("-- over MAX_ERRORS instead: ROLLBACK, then in a transaction of its own:", file=out)
+    run(lock.LOCK)
+    run(db.insert_sql("load_errors", staging.ERROR_COLUMNS, 1), example[0])
+    run("COMMIT")
+
+    for f, statement in transform.statements(warehouse.caps):
+        note = "transform: one transaction, under the load lock" if f is None and statement == lock.LOCK else (
+            f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)
+        run(statement, note=note)
+    run("COMMIT")
+    for n, table in enumerate(pipeline.STAGING_TABLES + pipeline.STAR_TABLES):
+        run(f"SELECT COUNT(*) FROM {table}", note="the summary's counts" if n == 0 else None)
+

@@ -1,0 +1,229 @@
+"""PostgreSQL: `DATABASE_URL`, or the embedded server in PGDATA_DIR. Rows reach staging through one
+streaming COPY FROM STDIN per table, parsed in a thread ahead of the server.
+
+Runs inside the staging transaction: the files are read while the rows stream, so nothing is kept
+in memory or on disk; the load lock does not stop readers (PostgreSQL's readers never wait for writers).
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+
+import msgspec
+
+from .. import db, embedded, records, sources
+from ..progress import progress
+from ..sources import SourceFile
+from .base import Capabilities, Copied, FileCount, Plan, Stager, StagingError, Warehouse
+
+# Memory for each sort and hash of the transform, for its transaction only (SET LOCAL): at the
+# server's default (4MB) the songplays and time builds spill to disk from a few hundred thousand plays.
+WORK_MEM = "256MB"
+CHUNK = 1 << 20
+BOOKKEEPING = ("source_file", "load_id")
+PARSERS = {"events": (records.EVENT_COLUMNS, records.events), "songs": (records.SONG_COLUMNS, records.songs)}
+
+COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
+_encode = msgspec.json.encode
+_other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
+
+
+def encode_row(row: tuple) -> bytes:
+    """A row as one line of COPY's CSV, from its JSON array: strings quoted with `\\"` and `\\\\`
+    escapes (ESCAPE '\\'), NULL as the bare word null (NULL 'null'), numbers as JSON writes them.
+    A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
+    \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
+    out = _encode(row)
+    if b"\\" in out and _other_escape(out) and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
+        out = b"[" + b",".join(_field(v) for v in row) + b"]"
+    return out[1:-1]
+
+
+def _field(value) -> bytes:
+    if value is None:
+        return b"null"
+    if isinstance(value, str):
+        return b'"' + value.replace("\\", "\\\\").replace('"', '\\"').encode() + b'"'
+    return repr(value).encode()
+
+
+def copy_statement(plan: Plan) -> str:
+    columns = ("source_line",) + PARSERS[plan.kind][0] + BOOKKEEPING
+    return f"COPY {plan.table} ({', '.join(columns)}) FROM STDIN WITH ({COPY_OPTIONS})"
+
+
+def analyze_statement(plan: Plan) -> str:
+    # fresh statistics, or the transform's joins plan as nested loops
+    return f"ANALYZE {plan.table}"
+
+
+class _Stream(io.RawIOBase):
+    """A read()-able byte stream over an iterator of chunks, for COPY FROM STDIN: each read returns
+    the next whole chunk (psycopg2 sends what it is given), so nothing is copied twice."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        for chunk in self._chunks:
+            if chunk:
+                return chunk
+        return b""
+
+
+def ahead(chunks: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
+    """`chunks`, produced by a thread up to `depth` chunks ahead of the consumer.
+
+    psycopg2 releases the GIL while it sends COPY data, so the file parsing goes on in this thread
+    while the server stores the previous chunk: the two cores work at once instead of taking turns.
+    An error in the producer is raised here; a consumer that stops early stops the producer.
+    """
+    box: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        box.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(end)
+        except BaseException as err:  # handed to the consumer, raised there
+            box.put(err)
+
+    worker = threading.Thread(target=produce, name="staging-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _copy_chunks(parsed: Iterable[tuple[SourceFile, bytes | Exception]], parse: Callable, load_id: str,
+                 copied: Copied, tick: Callable[[], None]) -> Iterator[bytes]:
+    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed."""
+    lines: list[bytes] = []
+    size = 0
+    rejects = copied.rejects
+    encode, reject_type = encode_row, records.Reject
+    for f, data in parsed:
+        tick()
+        if isinstance(data, Exception):
+            rejects.append(records.Reject(f.uri, 0, sources.unreadable(data), ""))
+            continue
+        count = FileCount(f)
+        uri = f.uri
+        tail = b"," + encode_row((uri, load_id))
+        staged = 0
+        for item in parse(uri, data):
+            if type(item) is reject_type:
+                rejects.append(item)
+                count.rejected += 1
+                continue
+            line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
+            lines.append(line)
+            size += len(line)
+            staged += 1
+            if size >= CHUNK:
+                lines.append(b"")
+                yield b"\n".join(lines)
+                lines, size = [], 0
+        count.staged = staged
+        count.read = count.staged + count.rejected
+        copied.files.append(count)
+    if lines:
+        lines.append(b"")
+        yield b"\n".join(lines)
+
+
+class PostgresStager(Stager):
+    def __init__(self, load_id: str, workers: int, quiet: bool, s3=None):
+        self.load_id, self.workers, self.quiet, self.s3 = load_id, workers, quiet, s3
+
+    def copy(self, cur, plan: Plan, budget: int) -> Copied:
+        copied = Copied()
+        if not plan.todo:
+            return copied
+        _, parse = PARSERS[plan.kind]
+        tick, close = progress(len(plan.todo), plan.kind, self.quiet)
+        # From S3, many requests in flight hide each one's latency; from a local folder (the page
+        # cache, mostly) one thread reading in order is fastest.
+        workers = self.workers if sources.is_s3(plan.source) else 1
+        parsed = sources.read_parallel(plan.todo, sources.reader(plan.source, self.s3), workers)
+        stream = _Stream(ahead(_copy_chunks(parsed, parse, self.load_id, copied, tick)))
+        try:
+            cur.copy_expert(copy_statement(plan), stream, size=CHUNK)
+        finally:
+            close()
+        staged = sum(c.staged for c in copied.files)
+        if cur.rowcount != staged:  # the server's count of the rows it stored, against the rows sent
+            raise StagingError(f"{plan.table}: COPY stored {cur.rowcount:,} rows of the {staged:,} sent")
+        cur.execute(analyze_statement(plan))
+        return copied
+
+    def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
+        return [(copy_statement(plan), (), f"{plan.kind}: the new and changed files of {plan.source}, parsed as "
+                                           "they stream"),
+                (analyze_statement(plan), (), None)]
+
+
+class Postgres(Warehouse):
+    name = "postgres"
+    caps = Capabilities(dialect="postgres", transform_setup=(f"SET LOCAL work_mem = '{WORK_MEM}'",))
+
+    def url(self) -> str:
+        """`DATABASE_URL`, or the embedded server's (started when it is not running)."""
+        return self.settings.database_url or embedded.url(self.settings.pgdata)
+
+    def connect(self):
+        return db.connect_url(self.url(), statement_timeout_ms=self.settings.statement_timeout_ms)
+
+    def stager(self, load_id: str, *, quiet: bool = False, dry_run: bool = False) -> Stager:
+        return PostgresStager(load_id, self.settings.read_workers, quiet)
+
+    def describe(self) -> str:
+        if self.settings.database_url:
+            return db.display_url(self.settings.database_url)
+        return f"the embedded PostgreSQL in {self.settings.pgdata}"
+
+    def psql(self) -> tuple[list[str], dict[str, str]]:
+        """psql on the URL without its password; the password, if any, in PGPASSWORD (not on a command line)."""
+        psql = shutil.which("psql") or str(embedded.program("psql"))
+        url = self.url()
+        password = db.password_of(url)
+        if not password:
+            return [psql, url], {}
+        return [psql, db.display_url(url).replace(":***@", "@", 1)], {"PGPASSWORD": password}
+
+    def stop(self) -> str:
+        if self.settings.database_url:
+            return "DATABASE_URL is set: there is no embedded server to stop"
+        if embedded.stop(self.settings.pgdata):
+            return f"stopped the embedded PostgreSQL in {self.settings.pgdata}"
+        return "the embedded PostgreSQL is not running"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        password = db.password_of(self.settings.database_url)
+        return (password,) if password else ()

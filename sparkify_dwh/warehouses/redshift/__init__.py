@@ -1,0 +1,152 @@
+"""Amazon Redshift: the PostgreSQL warehouse's interface, with its own connection and its own way for rows
+to reach staging.
+
+prepare (no lock): the new and changed files are read in parallel, parsed by `records` exactly as on
+PostgreSQL, and written as gzip JSON-lines parts to STAGING_PREFIX/<load>/ (parts.py).
+copy (in the staging transaction): one COPY per staging table from the parts' manifest (copy.py); what
+Redshift says it loaded is compared with the rows written, and the difference must be exactly the
+rows it refused, read back and traced to their source lines (rejects.py).
+discard (always, on every way out): the load's parts are deleted from S3; they hold personal data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import psycopg2
+
+from ... import db, embedded, sources
+from ...config import Settings
+from ..base import Capabilities, Copied, CopyRejected, Plan, Stager, StagingError
+from ..postgres import Postgres
+from . import connection, copy, parts, rejects
+
+
+class RedshiftStager(Stager):
+    def __init__(self, settings: Settings, load_id: str, quiet: bool, *, s3=None, read_client=None,
+                 dry_run: bool = False):
+        rs = settings.redshift
+        self.settings, self.load_id, self.quiet = settings, load_id, quiet
+        self.role = copy.role_arn(rs, dry_run=dry_run)
+        self.s3 = s3
+        self.read_client = read_client
+        self.attempt = 0
+        self.target = self._target()
+        self.compacted: dict[str, parts.Compacted] = {}
+        self.copied: set[str] = set()
+        self._workdir: tempfile.TemporaryDirectory | None = None
+
+    def _target(self) -> copy.Target:
+        rs = self.settings.redshift
+        folder = self.load_id if self.attempt <= 1 else f"{self.load_id}.{self.attempt}"
+        return copy.Target(rs.require_staging(), folder, self.load_id, self.role, rs.region)
+
+    @property
+    def slices(self) -> int:
+        return self.settings.redshift.slices
+
+    def prepare(self, plans: list[Plan]) -> None:
+        self.attempt += 1
+        self.target = self._target()
+        self.compacted, self.copied = {}, set()
+        if self.s3 is None:
+            self.s3 = sources.s3_client()
+        if self._workdir is None:
+            self._workdir = tempfile.TemporaryDirectory(prefix="sparkify-parts-")
+        for p in plans:
+            reader = self.read_client or (self.s3 if sources.is_s3(p.source) else None)
+            self.compacted[p.kind] = parts.compact(
+                p.kind, p.todo, p.source, self.target, self.slices, Path(self._workdir.name),
+                read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet)
+
+    def _pending(self, but: str) -> list:
+        """(kind, reject) the parser found in the sources not yet copied, `but` excluded."""
+        return [(kind, r) for kind, c in self.compacted.items() if kind != but and kind not in self.copied
+                for r in c.rejects]
+
+    def copy(self, cur, plan: Plan, budget: int) -> Copied:
+        c = self.compacted[plan.kind]
+        later = self._pending(plan.kind)
+        self.copied.add(plan.kind)
+        # what COPY itself may still refuse: the budget less the parser's rejects, here and in what follows
+        left = budget - len(c.rejects) - len(later)
+        if left < 0:
+            cur.connection.rollback()
+            raise CopyRejected([(plan.kind, r) for r in c.rejects] + later, "the parser's rejects alone are over")
+        if not c.rows:
+            return Copied(c.files, c.rejects, c.seconds)
+        prefix = self.target.uri(plan.kind)
+        try:
+            cur.execute(copy.stage_copy(plan.kind, self.target, left))
+        except psycopg2.Error as err:
+            conn = cur.connection
+            conn.rollback()
+            refused = rejects.apply(c, rejects.after_failure(cur, c, prefix))
+            conn.rollback()
+            if not refused:  # failed for another reason than the data: say why
+                raise StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}") from None
+            raise CopyRejected([(plan.kind, r) for r in c.rejects + refused] + later,
+                               f"COPY into {plan.table} refused {len(refused)} rows") from None
+        cur.execute(copy.LOADED)
+        (loaded,) = cur.fetchone()
+        found = rejects.prove(cur, c, prefix, loaded)
+        if found is None:
+            raise StagingError(f"COPY into {plan.table} loaded {loaded:,} of the {c.rows:,} rows written, and "
+                               "sys_load_error_detail does not name the rest: nothing of this load is kept")
+        return Copied(c.files, c.rejects + rejects.apply(c, found), c.seconds)
+
+    def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
+        note = (f"{plan.kind}: new and changed files of {plan.source}, parsed, compacted into parts of "
+                f"{self.target.uri(plan.kind)}/ ({self.slices} slices) before the lock")
+        return [(copy.stage_copy(plan.kind, self.target, budget), (), note),
+                (copy.LOADED, (), f"{plan.kind}: rows loaded, to prove against the rows written"),
+                (rejects.READ, (self.target.uri(plan.kind) + "/%",),
+                 f"{plan.kind}: when the two differ, the rows COPY refused, for load_errors")]
+
+    def discard(self) -> None:
+        if self.s3 is not None and self.attempt:
+            for n in range(1, self.attempt + 1):
+                folder = self.load_id if n == 1 else f"{self.load_id}.{n}"
+                parts.remove(self.s3, "/".join((self.target.staging, folder)))
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+
+class Redshift(Postgres):
+    """Builds on the PostgreSQL warehouse (same driver, same SQL files in their Redshift rendering)."""
+
+    name = "redshift"
+    caps = Capabilities(dialect="redshift")
+
+    def password(self) -> str:
+        return connection.master_password(self.settings.redshift)
+
+    def connect(self):
+        return connection.connect(self.settings, self.password())
+
+    def stager(self, load_id: str, *, quiet: bool = False, dry_run: bool = False) -> Stager:
+        return RedshiftStager(self.settings, load_id, quiet, dry_run=dry_run)
+
+    def url(self) -> str:
+        return connection.where(self.settings.redshift)
+
+    def describe(self) -> str:
+        rs = self.settings.redshift
+        return f"{connection.where(rs)} (sslmode={rs.sslmode})"
+
+    def psql(self) -> tuple[list[str], dict[str, str]]:
+        password = self.password()
+        p = connection.params(self.settings.redshift, password)
+        dsn = " ".join(f"{k}={v}" for k, v in p.items() if k != "password")
+        return [str(embedded.program("psql")), dsn], {"PGPASSWORD": password}
+
+    def stop(self) -> str:
+        return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        password = self.settings.redshift.db_password
+        return (password,) if password else ()
+

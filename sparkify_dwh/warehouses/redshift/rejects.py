@@ -1,0 +1,78 @@
+"""What Redshift's COPY refused, read back from sys_load_error_detail and traced to its source file and
+line; and the proof that every row written to the parts is either loaded or rejected.
+
+sys_load_error_detail is a SYS monitoring view, on provisioned clusters and Serverless alike ("Unless
+noted otherwise, these views are available for Amazon Redshift clusters and Amazon Redshift
+Serverless workgroups"). Its file_name is character(256), "The complete path to the input file"; a
+part's full URI always fits (the settings refuse a STAGING_PREFIX that would not), so the rows of this
+load are found by their file names, which no other load shares. No delay before its rows appear is
+documented, so a count that does not add up is read again a few times before the load fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ... import records
+from .parts import Compacted
+
+READ = (
+    "SELECT TRIM(file_name), line_number, TRIM(column_name), error_code, TRIM(error_message) "
+    "FROM sys_load_error_detail WHERE file_name LIKE %s ORDER BY 1, 2"
+)
+FILE_NAME_WIDTH = 256
+PATIENCE = (1, 2, 4, 8)  # seconds between readings when the count does not add up yet
+
+
+def read(cur, result: Compacted, prefix: str) -> list[tuple[int, int, records.Reject]]:
+    """(part index, part line, reject traced to its source) of every row COPY refused from `prefix`."""
+    cur.execute(READ, (prefix.rstrip("/") + "/%",))
+    by_uri = {p.uri: n for n, p in enumerate(result.parts)}
+    found: dict[tuple[int, int], list] = {}
+    for file_name, line_number, column, code, message in cur.fetchall():
+        n = by_uri.get((file_name or "").strip())
+        if n is None or not 1 <= line_number <= result.parts[n].records:
+            continue
+        found.setdefault((n, line_number), []).append(
+            f"{(message or '').strip()} (column {(column or '').strip()}, error {code})")
+    out = []
+    for (n, line_number), reasons in sorted(found.items()):
+        part = result.parts[n]
+        counted = result.files[part.origin_file[line_number - 1]]
+        reason = "rejected by COPY: " + "; ".join(reasons)
+        raw = part.line(line_number)[: records.RAW_LINE_LIMIT]
+        out.append((n, line_number, records.Reject(counted.file.uri, part.origin_line[line_number - 1], reason, raw)))
+    return out
+
+
+def apply(result: Compacted, found: list[tuple[int, int, records.Reject]]) -> list[records.Reject]:
+    """Move each refused row from staged to rejected in its file's ledger counts; return the rejects."""
+    for n, line_number, _ in found:
+        counted = result.files[result.parts[n].origin_file[line_number - 1]]
+        counted.staged -= 1
+        counted.rejected += 1
+    return [reject for _, _, reject in found]
+
+
+def after_failure(cur, result: Compacted, prefix: str, sleep: Callable[[float], None] = time.sleep) -> list:
+    """After COPY failed: the rows it refused (none when it failed for another reason than the data)."""
+    for wait in (0, *PATIENCE):
+        sleep(wait)
+        found = read(cur, result, prefix)
+        if found:
+            return found
+    return []
+
+
+def prove(cur, result: Compacted, prefix: str, loaded: int, sleep: Callable[[float], None] = time.sleep) -> list:
+    """The rows COPY refused, once loaded + refused = rows written; None if that never holds."""
+    written = result.rows
+    if loaded == written:
+        return []
+    for wait in (0, *PATIENCE):
+        sleep(wait)
+        found = read(cur, result, prefix)
+        if loaded + len(found) == written:
+            return found
+    return None
