@@ -25,9 +25,10 @@ help: ## list the targets
 	@echo "  settings: environment or .env, all documented in env.example (e.g. make load FULL_REFRESH=1)"
 
 $(INSTALLED): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "installing the project and its dependencies into $(VENV)/ (about a minute; the log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+	  || { tail -n 40 $(VENV)/install.log; echo "install failed; the whole log: $(VENV)/install.log" >&2; exit 1; }
 	@touch $@
 
 install: $(INSTALLED) ## create the virtualenv and install the project (done on first use by every target)
@@ -60,9 +61,11 @@ test: $(INSTALLED) ## run the whole test suite (unit and integration)
 	@# a temporary folder of this run's own: runs side by side never clean up each other's
 	tmp=$$(mktemp -d); rc=0; $(PY) -m pytest --basetemp=$$tmp $(PYTEST_ARGS) || rc=$$?; rm -rf $$tmp; exit $$rc
 
-lint: $(INSTALLED) ## parse and lint every SQL file (postgres, and redshift for Redshift-bound files); lint Python
-	$(BIN)/sqlfluff lint --dialect postgres $$(find sql -name '*.sql' ! -name '*.redshift.sql' | sort)
-	$(BIN)/sqlfluff lint --dialect redshift $$($(PY) -m sparkify_dwh.sqlfiles redshift)
+lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, redshift), then the Python
+	@# each file rendered for the dialect (same names and line numbers), then linted under that dialect's grammar
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; for dialect in postgres redshift; do \
+	  $(PY) -m sparkify_dwh.sqlfiles render $$dialect "$$tmp/$$dialect" > /dev/null; \
+	  echo "sql/ as $$dialect runs it:"; (cd "$$tmp/$$dialect" && $(CURDIR)/$(BIN)/sqlfluff lint --config $(CURDIR)/pyproject.toml --dialect $$dialect .); done
 	$(BIN)/ruff check sparkify_dwh bin tests
 
 psql: $(INSTALLED) ## open psql on the current database

@@ -27,7 +27,7 @@ CREATE TABLE staging_events (
     ts BIGINT NOT NULL,
     user_agent VARCHAR(1024),
     user_id VARCHAR(64),
-    -- postgres: start_time TIMESTAMP GENERATED ALWAYS AS (TIMESTAMP '1970-01-01' + ts * INTERVAL '1 millisecond') STORED,
+    -- postgres: start_time TIMESTAMP GENERATED ALWAYS AS (TIMESTAMP 'epoch' + ts * INTERVAL '1 ms') STORED,
     -- redshift: start_time TIMESTAMP,
     source_file VARCHAR(1024) NOT NULL,
     source_line INTEGER NOT NULL,

@@ -1,5 +1,7 @@
-"""What the Redshift load sends: every COPY parses under sqlfluff's redshift dialect, the JSONPaths file maps
-every staging_events column, and DRY_RUN=1 prints it all without a cluster and without secrets."""
+"""What the Redshift load sends, read against the documentation: every generated statement parses under
+sqlfluff's redshift dialect and breaks none of the documented rules; MAXERROR is the budget plus one;
+the JSONPaths file maps every staging_events column; DRY_RUN=1 prints it all, bookkeeping included,
+without a cluster and without secrets."""
 
 import re
 import uuid
@@ -7,12 +9,14 @@ import uuid
 import pytest
 import sqlfluff
 from conftest import ROOT, run_cli
+from redshift_rules import problems
 
-from sparkify_dwh import records, redshift, sqlfiles
+from sparkify_dwh import records, sqlfiles, staging
 from sparkify_dwh.config import SettingsError
+from sparkify_dwh.warehouses.redshift import copy, rejects
 
-TARGET = redshift.Target("s3://stage-bucket/loads", "20260101T000000-abcdef12",
-                         "arn:aws:iam::123456789012:role/sparkify-dwh-copy", "us-west-2")
+TARGET = copy.Target("s3://stage-bucket/loads", "20260101T000000-abcdef12", "20260101T000000-abcdef12",
+                     "arn:aws:iam::123456789012:role/sparkify-dwh-copy", "us-west-2")
 
 
 def _ddl_columns(name: str) -> list[str]:
@@ -30,19 +34,17 @@ def _parses(sql: str) -> bool:
 
 
 GENERATED = {
-    "events": redshift.stage_copy("events", TARGET, 5),
-    "songs": redshift.stage_copy("songs", TARGET, 0),
-    "load_errors": redshift.errors_copy(TARGET),
-    "load_files": redshift.ledger_copy(TARGET),
-    **{f"replace_{n}": s for n, s in enumerate(redshift.replace_statements(TARGET.load_id))},
-    **{f"refresh_{n}": s for n, s in enumerate(redshift.full_refresh_statements("events"))},
-    "lock": redshift.LOCK,
+    "events": copy.stage_copy("events", TARGET, 5),
+    "songs": copy.stage_copy("songs", TARGET, 0),
+    "loaded": copy.LOADED,
+    "rejects": rejects.READ % "'s3://stage-bucket/loads/x/%'",
 }
 
 
 @pytest.mark.parametrize("name", GENERATED)
-def test_generated_statements_parse_as_redshift(name):
+def test_generated_statements_parse_as_redshift_and_break_no_rule(name):
     assert _parses(GENERATED[name] + ";")
+    assert problems(GENERATED[name]) == []
 
 
 def test_the_events_copy_names_its_jsonpaths_role_and_options():
@@ -50,61 +52,86 @@ def test_the_events_copy_names_its_jsonpaths_role_and_options():
     for clause in ("IAM_ROLE 'arn:aws:iam::123456789012:role/sparkify-dwh-copy'",
                    "FORMAT AS JSON 's3://stage-bucket/loads/20260101T000000-abcdef12/events/jsonpaths.json'",
                    "FROM 's3://stage-bucket/loads/20260101T000000-abcdef12/events/manifest.json'",
-                   "GZIP", "MANIFEST", "TIMEFORMAT 'epochmillisecs'", "REGION 'us-west-2'", "MAXERROR 5",
+                   "GZIP", "MANIFEST", "TIMEFORMAT 'epochmillisecs'", "REGION 'us-west-2'", "MAXERROR 6",
                    "COMPUPDATE OFF", "STATUPDATE ON"):
         assert clause in sql
 
 
+@pytest.mark.parametrize("budget,maxerror", [(0, 1), (2, 3), (3, 4), (99_999, 100_000), (10**6, 100_000), (-1, 1)])
+def test_maxerror_is_the_budget_plus_one(budget, maxerror):
+    # "If the load returns the error_count number of errors or greater, the load fails."
+    assert copy.maxerror(budget) == maxerror
+
+
 def test_jsonpaths_map_every_staging_events_column_in_order():
     columns = _ddl_columns("staging_events")
-    paths = redshift.jsonpaths()["jsonpaths"]
-    assert sorted(redshift.EVENT_COLUMNS) == sorted(columns)
-    assert len(paths) == len(redshift.EVENT_COLUMNS) == len(columns)
+    paths = copy.jsonpaths()["jsonpaths"]
+    assert sorted(copy.EVENT_COLUMNS) == sorted(columns)
+    assert len(paths) == len(copy.EVENT_COLUMNS) == len(columns)
     source_name = dict(zip(records.Event.__struct_fields__, records.Event.__struct_encode_fields__))
-    for column, path in zip(redshift.EVENT_COLUMNS, paths):
+    for column, path in zip(copy.EVENT_COLUMNS, paths):
         assert path == f"$.{source_name.get(column, column)}"
     assert "$.firstName" in paths and "$.userId" in paths and paths.count("$.ts") == 1
 
 
-def test_the_songs_copy_fills_every_staging_songs_column_by_name():
-    assert sorted(redshift.SONG_COLUMNS) == sorted(_ddl_columns("staging_songs"))
+def test_the_songs_copy_fills_every_staging_songs_column_by_its_lowercase_name():
+    assert sorted(copy.SONG_COLUMNS) == sorted(_ddl_columns("staging_songs"))
+    assert all(c == c.lower() for c in copy.SONG_COLUMNS)  # 'auto' matching "is case-sensitive"
     assert "FORMAT AS JSON 'auto'" in GENERATED["songs"]
 
 
-def test_ledger_and_error_rows_name_every_column_of_their_table():
-    assert sorted(redshift.LEDGER_COLUMNS) == sorted(_ddl_columns("load_files"))
-    assert sorted(redshift.ERROR_COLUMNS) == sorted(_ddl_columns("load_errors"))
+def test_bookkeeping_rows_name_every_column_of_their_table():
+    assert sorted(staging.LEDGER_COLUMNS) == sorted(_ddl_columns("load_files"))
+    assert sorted(staging.ERROR_COLUMNS) == sorted(_ddl_columns("load_errors"))
+
+
+def test_the_staging_widths_are_the_parser_s():
+    for table, struct in (("staging_events", records.Event), ("staging_songs", records.Song)):
+        (f,) = [f for f in sqlfiles.files("schema", "redshift") if f.name == table]
+        declared = {name: int(width) for name, width in re.findall(r"^\s{4}([a-z_]+) VARCHAR\((\d+)\)", f.text, re.M)}
+        declared = {k: v for k, v in declared.items() if k not in ("source_file", "load_id")}
+        assert declared == records.widths(struct), table
 
 
 @pytest.mark.parametrize("value", ["it's", "a b", "x\\y", "s3://b/k';DROP TABLE users;--"])
 def test_literals_refuse_what_would_need_escaping(value):
     with pytest.raises(SettingsError):
-        redshift.literal(value)
+        copy.literal(value)
 
 
-@pytest.mark.parametrize("slices,size,parts", [(2, 0, 2), (2, 10 << 20, 2), (4, 3 << 30, 12), (16, 1 << 20, 16)])
-def test_part_count_is_a_multiple_of_the_slices(slices, size, parts):
-    assert redshift.part_count(slices, size) == parts
-
-
-def test_dry_run_prints_every_statement_without_a_cluster_or_secrets(tmp_path):
+def _dry_run(tmp_path, **extra):
     canary = "Canary" + uuid.uuid4().hex[:12] + "X9"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ENV_FILE": str(tmp_path / "none"),
            "WAREHOUSE": "redshift", "DRY_RUN": "1", "STAGING_PREFIX": "s3://stage-bucket/loads",
            "REDSHIFT_ROLE_ARN": "arn:aws:iam::123456789012:role/sparkify-dwh-copy",
            "REDSHIFT_HOST": "127.0.0.1", "DB_PORT": "1", "DB_PASSWORD": canary,
            "SONG_DATA": "s3://udacity-dend/song_data", "LOG_DATA": "s3://udacity-dend/log_data",
-           "DEMO_DIR": str(tmp_path / "demo")}
+           "DEMO_DIR": str(tmp_path / "demo"), **extra}
     proc = run_cli("load", env)
-    out = proc.stdout
-    assert canary not in out + proc.stderr
+    assert canary not in proc.stdout + proc.stderr
     assert not (tmp_path / "demo").exists()
-    statements = ["\n".join(line for line in s.splitlines() if not line.startswith("--")).strip()
-                  for s in sqlfiles.split(out)]
-    copies = [s for s in statements if s.lstrip().startswith("COPY")]
-    assert [c.split()[1] for c in copies] == ["staging_songs", "staging_events", "load_errors", "load_files"]
-    assert all("IAM_ROLE 'arn:aws:iam::123456789012:role/sparkify-dwh-copy'" in c for c in copies)
+    return ["\n".join(line for line in s.splitlines() if not line.startswith("--")).strip()
+            for s in proc.stdout.split(";\n") if s.strip()]
+
+
+def test_dry_run_prints_every_statement_none_of_them_postgresql_only(tmp_path):
+    statements = [s for s in _dry_run(tmp_path, MAX_ERRORS="3") if s]
     assert all(_parses(s + ";") for s in statements)
-    assert statements[statements.index("BEGIN") + 1] == "LOCK load_files"
-    transform = [s for s in statements if s.startswith("INSERT INTO songplays")]
-    assert len(transform) == 1
+    assert [p for s in statements for p in problems(s)] == []
+    copies = [s for s in statements if s.startswith("COPY")]
+    assert [c.split()[1] for c in copies] == ["staging_songs", "staging_events"]
+    assert all("MAXERROR 4" in c for c in copies)  # MAX_ERRORS=3: the budget plus one
+    assert all("IAM_ROLE 'arn:aws:iam::123456789012:role/sparkify-dwh-copy'" in c for c in copies)
+    firsts = [" ".join(s.split()[:3]) for s in statements]
+    for bookkeeping in ("SET statement_timeout TO", "INSERT INTO schema_history", "INSERT INTO load_errors",
+                        "INSERT INTO load_files", "LOCK TABLE load_lock"):
+        assert bookkeeping in firsts
+    lock = statements.index("LOCK TABLE load_lock")
+    assert statements[lock + 1].startswith("SELECT source_file, size_bytes, version FROM load_files")
+    assert len([s for s in statements if s.startswith("INSERT INTO songplays")]) == 1
+
+
+def test_a_postgres_dry_run_connects_to_nothing(tmp_path):
+    statements = _dry_run(tmp_path, WAREHOUSE="postgres", PGDATA_DIR=str(tmp_path / "pgdata"))
+    assert any(s.startswith("COPY staging_events") and "FROM STDIN" in s for s in statements)
+    assert not (tmp_path / "pgdata").exists()  # the embedded server was not started

@@ -134,6 +134,8 @@ class Redshift(Postgres):
 
     def describe(self) -> str:
         rs = self.settings.redshift
+        if not rs.host:
+            return f"cluster {rs.cluster_identifier} (REDSHIFT_HOST not set yet: make provision writes it)"
         return f"{connection.where(rs)} (sslmode={rs.sslmode})"
 
     def psql(self) -> tuple[list[str], dict[str, str]]:

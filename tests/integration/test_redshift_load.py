@@ -1,0 +1,399 @@
+"""The Redshift load end to end: compaction and parts on moto's S3, COPY and everything else against the
+Redshift emulator (a real PostgreSQL behind Redshift's documented behaviour, tests/redshift_emulator.py).
+
+Each defect the Redshift path had is planted here and must be caught: MAXERROR off by one, a failed COPY
+that ended in success, a leader-node-only function, the load lock held while files were read, counts
+assumed rather than proved, rejects that differed between warehouses, parts left in S3.
+"""
+
+import json
+import uuid
+
+import boto3
+import pytest
+from conftest import SAMPLE_FIGURES, table_digest
+from redshift_emulator import REAL_CONNECT, EmulatedRedshift
+
+from sparkify_dwh import db, pipeline, sources, staging
+from sparkify_dwh.config import load_settings
+from sparkify_dwh.warehouses.base import StagingError
+from sparkify_dwh.warehouses.redshift import connection as redshift_connection
+from sparkify_dwh.warehouses.redshift import parts, rejects
+
+pytestmark = pytest.mark.integration
+
+STAR = ("songplays", "users", "songs", "artists", "time")
+ROLE = "arn:aws:iam::123456789012:role/sparkify-dwh-copy"
+
+
+class Rig:
+    """Loads one dataset on the emulated Redshift (test database) and, to compare, on PostgreSQL."""
+
+    def __init__(self, monkeypatch, tmp_path, database, pg_url, s3, staging_uri):
+        self.monkeypatch, self.tmp_path, self.database, self.pg_url = monkeypatch, tmp_path, database, pg_url
+        self.s3, self.staging = s3, staging_uri
+        self.connections: list[dict] = []  # what each connection to the cluster asked for
+        self.hooks: dict = {}
+        self.events: list[str] = []  # statements sent and parts uploaded, in the order they happened
+        monkeypatch.setattr(db.psycopg2, "connect", self._connect)
+        monkeypatch.setattr(rejects, "PATIENCE", ())
+        real_upload = parts.upload
+
+        def upload(result, target, client, workers):
+            real_upload(result, target, client, workers)
+            self.events.append(f"uploaded {result.kind}")
+
+        monkeypatch.setattr(parts, "upload", upload)
+
+    def _connect(self, dsn=None, **kwargs):
+        if kwargs.get("host") != "dwh.example":
+            return REAL_CONNECT(dsn, **kwargs)
+        self.connections.append(kwargs)
+        return EmulatedRedshift(self.database, self.s3, sent=self.events, **self.hooks)
+
+    def settings(self, root, warehouse="redshift", **env):
+        self.monkeypatch.setenv("ENV_FILE", str(self.tmp_path / "none.env"))
+        values = {"WAREHOUSE": warehouse, "STAGING_PREFIX": self.staging, "REDSHIFT_ROLE_ARN": ROLE,
+                  "REDSHIFT_HOST": "dwh.example", "DB_PASSWORD": "Secret123abc", "SONG_DATA": str(root / "song_data"),
+                  "LOG_DATA": str(root / "log_data"), "MAX_ERRORS": "0", "FULL_REFRESH": "0",
+                  "DATABASE_URL": self.pg_url, **env}
+        for key, value in values.items():
+            self.monkeypatch.setenv(key, value)
+        return load_settings()
+
+    def load(self, root, **env):
+        return pipeline.load(self.settings(root, **env), quiet=True, say=lambda *_: None)
+
+    def load_postgres(self, root, **env):
+        return pipeline.load(self.settings(root, warehouse="postgres", **env), quiet=True, say=lambda *_: None)
+
+    def staged_objects(self) -> list[str]:
+        bucket, prefix = sources.split_s3(self.staging + "/")
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+
+
+@pytest.fixture
+def other_database(pg_server):
+    import psycopg2
+    from conftest import _with_database
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(pg_server, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def rig(monkeypatch, tmp_path, database, other_database, aws_env):
+    s3 = boto3.client("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-west-2")
+    bucket = "stage-" + uuid.uuid4().hex[:10]
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    return Rig(monkeypatch, tmp_path, database, other_database, s3, f"s3://{bucket}/loads")
+
+
+def digests(conn, tables=STAR):
+    out = {t: table_digest(conn, t) for t in tables}
+    conn.rollback()
+    return out
+
+
+def rejects_of(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_file, line_number, reason FROM load_errors ORDER BY 1, 2")
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
+STAGED = ("SELECT COUNT(*), MD5(COALESCE(STRING_AGG(r, '|' ORDER BY r), '')) FROM (SELECT CONCAT_WS(',', {}) AS r "
+          "FROM {}) AS t")
+
+
+def staged(conn, table):
+    """Count and digest of a staging table without its load_id (each load has its own)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "AND column_name <> 'load_id' ORDER BY column_name", (table,))
+        columns = [f"COALESCE(CAST({c} AS VARCHAR), 'NULL')" for (c,) in cur.fetchall()]
+        cur.execute(STAGED.format(", ".join(columns), table))
+        out = cur.fetchone()
+    conn.rollback()
+    return out
+
+
+def same_everywhere(rig, conn):
+    """Star, staging and rejects equal between the emulated Redshift and PostgreSQL."""
+    import psycopg2
+
+    with psycopg2.connect(rig.pg_url) as pg:
+        assert digests(conn) == digests(pg)
+        for table in ("staging_events", "staging_songs"):
+            assert staged(conn, table) == staged(pg, table)
+        assert rejects_of(conn) == rejects_of(pg)
+
+
+def test_the_sample_gives_the_same_tables_on_redshift_as_on_postgres(rig, sample, conn):
+    summary = rig.load(sample)
+    for table in ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time"):
+        assert summary.tables[table] == SAMPLE_FIGURES[table]
+    rig.load_postgres(sample)
+    same_everywhere(rig, conn)
+    assert rig.staged_objects() == []  # the parts went once the load committed
+
+
+GOOD = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
+        "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
+        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
+        "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
+SONG = {"num_songs": 1, "artist_id": "ARELENA", "artist_latitude": None, "artist_longitude": None,
+        "artist_location": "", "artist_name": "Elena", "song_id": "SOSETANTA", "title": "Setanta matins",
+        "duration": 269.58322, "year": 0}
+TRICKY = ['back\\slash and \\\\ double', 'say "hi"', "tab\there", "new\nline", "carriage\rreturn",
+          "\x01\x08\x0c\x19\x1f", "NULL", "\\N", "",
+          "emoji 😀🎵", "日本語の歌", "Ελληνικά", "עברית", "\u2028 and \x7f", "'single'", "a/b"]
+
+
+def write_dataset(root, events: list[bytes], songs: dict[str, bytes]):
+    logs = root / "log_data" / "2018" / "11"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "2018-11-01-events.json").write_bytes(b"\n".join(events) + b"\n")
+    for name, body in songs.items():
+        path = root / "song_data" / "A" / "B" / "C" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return root
+
+
+def event(**changes) -> bytes:
+    return json.dumps(dict(GOOD, **changes), ensure_ascii=False).encode()
+
+
+@pytest.fixture
+def tricky(tmp_path):
+    """Text that tests every escape, and multibyte values at their columns' widths and one byte over."""
+    lines, songs = [], {}
+    for i, text in enumerate(TRICKY):
+        songs[f"TRABC{i}.json"] = json.dumps(dict(SONG, song_id=f"SO{i:03d}", title=text, artist_name=text,
+                                                  duration=100.0 + i)).encode()
+        lines.append(event(song=text, artist=text, length=100.0 + i, ts=GOOD["ts"] + i, itemInSession=i))
+    at_limit = {"gender": "é" * 8, "level": "ü" * 8, "firstName": "€" * 85 + "a", "userId": "🎵" * 16}
+    over = {"gender": "é" * 8 + "x", "level": "ü" * 9, "firstName": "€" * 86, "userId": "🎵" * 16 + "1"}
+    for n, (field, value) in enumerate(at_limit.items()):
+        lines.append(event(ts=GOOD["ts"] + 100 + n, **{field: value}))
+    for n, (field, value) in enumerate(over.items()):
+        lines.append(event(ts=GOOD["ts"] + 200 + n, **{field: value}))
+    songs["TRABCW.json"] = json.dumps(dict(SONG, song_id="SOWIDE", title="ß" * 513)).encode()  # 1026 bytes
+    return write_dataset(tmp_path / "tricky", lines, songs), len(over) + 1
+
+
+def test_same_input_same_rows_and_same_rejects_on_both_warehouses(rig, tricky, conn):
+    root, rejected = tricky
+    summary = rig.load(root, MAX_ERRORS="10")
+    assert summary.rejected == rejected
+    rig.load_postgres(root, MAX_ERRORS="10")
+    same_everywhere(rig, conn)
+    reasons = [r for _, _, r in rejects_of(conn)]
+    assert sorted(reasons) == sorted([
+        "`$.gender` is 17 bytes of UTF-8, longer than its column (at most 16)",
+        "`$.level` is 18 bytes of UTF-8, longer than its column (at most 16)",
+        "`$.firstName` is 258 bytes of UTF-8, longer than its column (at most 256)",
+        "`$.userId` is 65 bytes of UTF-8, longer than its column (at most 64)",
+        "`$.title` is 1,026 bytes of UTF-8, longer than its column (at most 1,024)",
+    ])
+    with conn.cursor() as cur:
+        cur.execute("SELECT title FROM songs WHERE song_id LIKE 'SO0%%' ORDER BY song_id")
+        assert [r[0] for r in cur.fetchall()] == TRICKY  # every character back as it was
+        cur.execute("SELECT COUNT(*) FROM songplays WHERE song_id LIKE 'SO0%%'")
+        assert cur.fetchone()[0] == len(TRICKY)  # and every tricky title still matched its play
+
+
+def test_maxerror_is_the_budget_plus_one_and_over_it_the_load_fails_keeping_the_rejects(rig, small_dataset, conn):
+    rig.load(small_dataset)
+    before = digests(conn)
+    refused = {2, 3, 5}  # Redshift refuses these lines of events (a reason only it knows)
+    rig.hooks["refuse"] = lambda table, row: ("user_agent", 1204, "String length exceeds DDL length") if (
+        table == "staging_events" and row["source_line"] in refused) else None
+    changed = small_dataset.parent / "changed"
+    import shutil
+
+    shutil.copytree(small_dataset, changed)
+    day = next((changed / "log_data").rglob("*.json"))
+    day.write_bytes(day.read_bytes() + event(ts=GOOD["ts"] + 5) + b"\n")
+
+    with pytest.raises(staging.TooManyErrors) as err:
+        rig.load(changed, MAX_ERRORS="2")
+    copies = [s for s in rig.events if s.startswith("COPY staging_events")]
+    assert "MAXERROR 3" in copies[-1]  # a budget of 2: the COPY fails at its 3rd error, not its 2nd
+    assert err.value.rejected == 3
+    assert digests(conn) == before  # the star is untouched ...
+    kept = rejects_of(conn)
+    assert sorted(line for _, line, _ in kept) == [2, 3, 5]  # ... and every refused row is kept, traced
+    assert all(reason.startswith("rejected by COPY: String length exceeds DDL length (column user_agent, error 1204)")
+               for _, _, reason in kept)
+    assert rig.staged_objects() == []
+
+    summary = rig.load(changed, MAX_ERRORS="3")  # within the budget the COPY goes through: MAXERROR 4
+    assert "MAXERROR 4" in [s for s in rig.events if s.startswith("COPY staging_events")][-1]
+    (events,) = [s for s in summary.staged if s.kind == "events"]
+    assert events.records_rejected == 3 and events.rows_staged == events.records_read - 3
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM staging_events WHERE ts = %s", (GOOD["ts"] + 5,))
+        assert cur.fetchone()[0] == 1  # the new line is staged
+    conn.rollback()
+
+
+def test_a_copy_that_fails_never_ends_in_a_successful_run(rig, small_dataset, conn):
+    rig.load(small_dataset)
+    before = digests(conn)
+    staged_before = staged(conn, "staging_events")
+    rig.hooks["copy_error"] = "S3ServiceException:Access Denied,Status 403"
+    changed = small_dataset.parent / "changed-copy"
+    import shutil
+
+    shutil.copytree(small_dataset, changed)
+    with pytest.raises(StagingError, match="COPY into staging_songs failed: S3ServiceException:Access Denied"):
+        rig.load(changed, MAX_ERRORS="100")
+    assert digests(conn) == before and staged(conn, "staging_events") == staged_before
+    assert rig.staged_objects() == []
+
+
+def test_rows_loaded_must_equal_rows_written_less_the_rows_refused(rig, small_dataset, conn):
+    rig.hooks["lose_rows"] = 1  # COPY reports one row fewer and names no error for it
+    with pytest.raises(StagingError, match="loaded .* of the .* rows written"):
+        rig.load(small_dataset)
+    assert digests(conn) == {t: (0, "d41d8cd98f00b204e9800998ecf8427e") for t in STAR}
+    assert staged(conn, "staging_songs")[0] == 0
+    assert rig.staged_objects() == []
+
+
+def test_rejects_are_traced_under_the_longest_staging_prefix(rig, small_dataset, conn):
+    rig.staging = rig.staging + "/" + "p" * (200 - len(rig.staging) - 1)
+    assert len(rig.staging) == 200
+    rig.hooks["refuse"] = lambda table, row: ("status", 1207, "Invalid digit") if (
+        table == "staging_events" and row["source_line"] == 4) else None
+    summary = rig.load(small_dataset, MAX_ERRORS="1")
+    ((source, line, reason),) = rejects_of(conn)
+    assert line == 4 and source.endswith(".json") and "Invalid digit" in reason
+    assert summary.rejected == 1
+    with conn.cursor() as cur:
+        cur.execute("SELECT SUM(records_read - rows_staged - records_rejected), SUM(records_rejected) FROM load_files")
+        assert cur.fetchone() == (0, 1)
+
+
+def test_the_load_lock_is_taken_after_the_files_are_read_and_uploaded(rig, small_dataset):
+    rig.load(small_dataset)
+    log = rig.events
+    lock = log.index("LOCK TABLE load_lock")
+    assert log.index("uploaded songs") < lock and log.index("uploaded events") < lock
+    staging_tx = log[lock:log.index("COMMIT", lock)]
+    assert sum(s.startswith("SELECT source_file, size_bytes, version FROM load_files") for s in staging_tx) == 2
+    assert [s.split()[1] for s in staging_tx if s.startswith("COPY")] == ["staging_songs", "staging_events"]
+
+
+def test_a_ledger_moved_by_another_load_is_read_again_under_the_lock(rig, small_dataset, conn):
+    import psycopg2
+
+    moved = []
+
+    def another_load_stages(sql):
+        if sql == "LOCK TABLE load_lock" and not moved:
+            with psycopg2.connect(rig.database) as other, other.cursor() as cur:
+                cur.execute("SELECT source_file FROM load_files LIMIT 1")  # nothing yet: add an older version
+                first = sorted(sources.list_files(str(small_dataset / "log_data")), key=lambda f: f.uri)[0]
+                cur.execute("INSERT INTO load_files VALUES (%s, 'events', 1, 'older', 'other', 0, 0, 0, NOW())",
+                            (first.uri,))
+            moved.append(first.uri)
+
+    rig.hooks["on_statement"] = another_load_stages
+    summary = rig.load(small_dataset)
+    assert moved and summary.staged[1].files_replaced == 1  # planned again: that file is now a changed one
+    assert sum(1 for s in rig.events if s == "LOCK TABLE load_lock") >= 3  # staging twice, then the transform
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*), COUNT(DISTINCT source_file) FROM load_files")
+        count, distinct = cur.fetchone()
+    assert count == distinct
+    rig.load_postgres(small_dataset)
+    same_everywhere(rig, conn)
+
+
+def test_parts_are_removed_when_the_load_is_interrupted(rig, small_dataset, conn):
+    def interrupt(sql):
+        if sql.startswith("COPY staging_events"):
+            raise KeyboardInterrupt
+
+    rig.hooks["on_statement"] = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        rig.load(small_dataset)
+    assert any(s.startswith("uploaded") for s in rig.events)
+    assert rig.staged_objects() == []
+    assert staged(conn, "staging_songs")[0] == 0  # the songs' COPY went with the rolled-back transaction
+
+
+def test_bookkeeping_and_every_statement_hold_against_redshift_s_rules(rig, small_dataset, conn):
+    """The emulator refuses any statement with a leader-node-only function or an unsupported PostgreSQL
+    feature; a whole load, a rerun and a full refresh send none."""
+    from redshift_rules import problems
+
+    rig.load(small_dataset)
+    rig.load(small_dataset)
+    rig.load(small_dataset, FULL_REFRESH="1")
+    sent = [s for s in rig.events if not s.startswith("uploaded")]
+    assert any(s.startswith("INSERT INTO schema_history") for s in sent)
+    assert any(s.startswith("INSERT INTO load_files") for s in sent)
+    assert all(not problems(s) for s in sent)
+    assert sent.count("SET statement_timeout TO 3600000") == len(rig.connections) == 3
+    for asked in rig.connections:  # TLS, keepalives, and the password only where psycopg2 needs it
+        assert asked["sslmode"] == "require" and asked["keepalives"] == 1 and asked["keepalives_idle"] == 60
+        assert asked["password"] == "Secret123abc" and asked["port"] == 5439
+
+
+def _shape(sql: str) -> str:
+    """A statement with its values, value lists and comments reduced to placeholders."""
+    import re
+
+    from redshift_rules import code
+
+    text = re.sub(r"''::\w+", "''", code(sql))
+    text = re.sub(r"(?<![\w.])\d+(\.\d+)?\b", "N", text)
+    text = re.sub(r"\((\s*(N|''|NULL|%s)\s*,?)+\)", "(V)", text)
+    text = re.sub(r"\(V\)(\s*,\s*\(V\))+", "(V)", text)
+    return " ".join(text.split())
+
+
+def test_the_dry_run_shows_every_statement_a_load_sends(rig, small_dataset, tmp_path):
+    import io
+
+    from sparkify_dwh import dryrun
+
+    changed = tmp_path / "changed"
+    import shutil
+
+    shutil.copytree(small_dataset, changed)
+    rig.load(changed)
+    day = next((changed / "log_data").rglob("*.json"))
+    day.write_bytes(day.read_bytes() + event(ts=GOOD["ts"] + 5) + b"\n")
+    rig.load(changed)  # a changed file: the replace statements
+    rig.load(changed, FULL_REFRESH="1")
+    sent = {_shape(s) for s in rig.events if not s.startswith("uploaded")} - {"COMMIT", "ROLLBACK"}
+    shown = set()
+    for refresh in ("0", "1"):
+        out = io.StringIO()
+        dryrun.print_load(rig.settings(changed, FULL_REFRESH=refresh), out)
+        shown |= {_shape(s) for s in out.getvalue().split(";\n") if _shape(s)}
+    assert sent - shown == set()
+
+
+def test_postgresql_would_be_quoted_differently(conn):
+    """What the check guards: with standard_conforming_strings reported, psycopg2 writes a backslash as
+    is ('on') or as E'...' ('off'); Redshift reads a backslash as an escape and knows no E'...'."""
+    with conn.cursor() as cur:
+        assert cur.mogrify("%s", ("a\\b",)) == b"'a\\b'"
+    with pytest.raises(redshift_connection.QuotingError):
+        redshift_connection.check_quoting(conn)
