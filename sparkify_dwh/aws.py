@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .config import RedshiftSettings, Settings, SettingsError
+from .config import NODE_TYPES, RedshiftSettings, Settings, SettingsError
 from .sources import is_s3, split_s3
 
 PARAMETER_GROUP_FAMILY = "redshift-1.0"
@@ -353,6 +353,9 @@ class Provisioned:
 def provision(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> Provisioned:
     rs = settings.redshift
     staging = rs.require_staging()
+    if NODE_TYPES[rs.node_type].retired:
+        say(f"warning: {rs.node_type} is a DC2 node type, which AWS deprecated in April 2025 and may no longer "
+            "create; ra3.large (the default) is its successor")
     clients = clients or Clients.for_region(rs.region)
     policy = role_policy([settings.song_data, settings.log_data], staging)
     role_arn = ensure_role(clients.iam, rs.iam_role_name, policy, say)

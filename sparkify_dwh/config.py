@@ -124,13 +124,6 @@ def load_settings(env_file: Path | None = None) -> Settings:
     max_errors = _int(values, "MAX_ERRORS", 0)
     if max_errors < 0:
         raise SettingsError(f"MAX_ERRORS={max_errors}: expected 0 or more (see {ENV_EXAMPLE})")
-    if warehouse == "redshift":
-        redshift_settings(values)  # fail now, naming the setting, rather than halfway through a load
-        if max_errors > MAX_ERRORS_REDSHIFT:
-            raise SettingsError(
-                f"MAX_ERRORS={max_errors}: at most {MAX_ERRORS_REDSHIFT:,} on Redshift, whose COPY allows MAXERROR "
-                f"up to 100000 (see {ENV_EXAMPLE})"
-            )
     timeout = _seconds(values, "STATEMENT_TIMEOUT", "1h", "0 (no limit), 90s, 30m or 2h")
     return Settings(
         database_url=_text(values, "DATABASE_URL") or None,
@@ -154,10 +147,6 @@ def load_settings(env_file: Path | None = None) -> Settings:
 
 
 # --- Redshift -------------------------------------------------------------------------------------
-
-# A COPY's MAXERROR is the budget plus one (it fails when the errors reach it) and at most 100000.
-MAX_ERRORS_REDSHIFT = 99_999
-
 
 @dataclass(frozen=True)
 class NodeType:

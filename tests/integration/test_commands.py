@@ -132,3 +132,31 @@ def test_psql_opens_on_the_current_database(env):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "42" in proc.stdout
+
+
+@pytest.mark.integration
+def test_an_unexpected_error_is_one_line_and_traceback_1_shows_where_masked(env, canary_url):
+    env.update(DATABASE_URL=canary_url)
+    with psycopg2.connect(canary_url) as planted, planted.cursor() as cur:
+        cur.execute(f"CREATE VIEW load_lock AS SELECT '{CANARY}' AS held_by")  # the schema cannot be made
+    proc = run_cli("load", env, check=False)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: DuplicateTable:") and line.endswith("(TRACEBACK=1 shows where it happened)")
+    traced = run_cli("load", dict(env, TRACEBACK="1"), check=False)
+    assert traced.returncode == 1
+    assert "Traceback (most recent call last)" in traced.stderr and "migrations.py" in traced.stderr
+    assert traced.stderr.strip().splitlines()[-1].startswith("error: DuplicateTable:")
+    assert CANARY not in proc.stderr + traced.stderr + proc.stdout + traced.stdout
+
+
+@pytest.mark.integration
+def test_db_reset_drops_every_table_and_the_next_load_builds_them_again(env, conn):
+    run_cli("load", env)
+    out = run_cli("db", env, "reset", "--yes").stdout
+    assert "songplays" in out and "schema_history" in out
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+    assert "songplays" in run_cli("load", env).stdout

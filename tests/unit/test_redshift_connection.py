@@ -22,7 +22,9 @@ def _settings(monkeypatch, tmp_path, **values):
     monkeypatch.setenv("WAREHOUSE", "redshift")
     for key, value in values.items():
         monkeypatch.setenv(key, value)
-    return load_settings()
+    settings = load_settings()
+    warehouses.of(settings)  # the Redshift warehouse checks its settings as it is chosen
+    return settings
 
 
 class _Server:

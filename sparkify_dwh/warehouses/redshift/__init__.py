@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg2
 
 from ... import db, embedded, sources
-from ...config import Settings
+from ...config import ENV_EXAMPLE, Settings, SettingsError
 from ..base import Capabilities, Copied, CopyRejected, Plan, Stager, StagingError
 from ..postgres import Postgres
 from . import connection, copy, parts, rejects
@@ -119,6 +119,13 @@ class Redshift(Postgres):
 
     name = "redshift"
     caps = Capabilities(dialect="redshift")
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        settings.redshift  # noqa: B018 - checks every Redshift setting now, naming the one that is wrong
+        if settings.max_errors > copy.MAXERROR_LIMIT - 1:  # MAXERROR is the budget plus one
+            raise SettingsError(f"MAX_ERRORS={settings.max_errors}: at most {copy.MAXERROR_LIMIT - 1:,} on Redshift, "
+                                f"whose COPY allows MAXERROR up to {copy.MAXERROR_LIMIT} (see {ENV_EXAMPLE})")
 
     def password(self) -> str:
         return connection.master_password(self.settings.redshift)
