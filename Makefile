@@ -14,10 +14,11 @@ DATA_OUT ?= data/generated
 BENCH_EVENTS ?= 100000,1000000
 BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
+CONFIRM ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install load stage transform migrate verify report data bench test lint psql db-url db-stop clean
+.PHONY: help install load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
 .PHONY: provision teardown
 
 help: ## list the targets
@@ -68,7 +69,7 @@ lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, red
 	  echo "sql/ as $$dialect runs it:"; (cd "$$tmp/$$dialect" && $(CURDIR)/$(BIN)/sqlfluff lint --config $(CURDIR)/pyproject.toml --dialect $$dialect .); done
 	$(BIN)/ruff check sparkify_dwh bin tests
 
-psql: $(INSTALLED) ## open psql on the current database
+psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: the cluster, over TLS)
 	$(PY) bin/db psql
 
 db-url: $(INSTALLED) ## print the current database URL (password masked)
@@ -77,10 +78,12 @@ db-url: $(INSTALLED) ## print the current database URL (password masked)
 db-stop: $(INSTALLED) ## stop the embedded PostgreSQL (its data stays in .pgdata/)
 	$(PY) bin/db stop
 
+db-reset: $(INSTALLED) ## drop every table of the schema; the next load rebuilds them (asks; CONFIRM=1 does not)
+	$(PY) bin/db reset $(if $(filter 1 yes true,$(CONFIRM)),--yes)
+
 provision: $(INSTALLED) ## create (or find) the Redshift cluster, its IAM role and parameter group; write its address to .env
 	$(PY) bin/provision
 
-CONFIRM ?=
 teardown: $(INSTALLED) ## delete the Redshift cluster, parameter group, network access and role (asks; CONFIRM=1 does not)
 	$(PY) bin/teardown $(if $(filter 1 yes true,$(CONFIRM)),--yes)
 

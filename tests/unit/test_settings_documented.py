@@ -1,0 +1,39 @@
+"""Each setting documented once: what the code reads, env.example and the README's table are the same set."""
+
+import re
+
+from conftest import ROOT
+
+# read by boto3 itself, documented because users set them
+BOTO3 = {"AWS_PROFILE", "AWS_ENDPOINT_URL"}
+
+
+def in_code() -> set[str]:
+    found = set()
+    for path in list((ROOT / "sparkify_dwh").rglob("*.py")) + [p for p in (ROOT / "bin").iterdir() if p.is_file()]:
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r'(?:_text|_int|_flag|_seconds|_hours)\(values, "([A-Z0-9_]+)"', text))
+        found |= set(re.findall(r'(?:values|extra|environ)\.get\("([A-Z0-9_]+)"', text))
+    return found - {"PATH"}
+
+
+def in_env_example() -> list[str]:
+    return re.findall(r"^# ?([A-Z][A-Z0-9_]+)=", (ROOT / "env.example").read_text(encoding="utf-8"), re.M)
+
+
+def in_readme() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## Settings"):text.index("\n## ", text.index("## Settings") + 5)]
+    return re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", table, re.M)
+
+
+def test_the_code_env_example_and_readme_name_the_same_settings():
+    code = in_code()
+    assert "STATEMENT_TIMEOUT" in code and "WAREHOUSE" in code  # the scan finds them
+    assert set(in_env_example()) == code | BOTO3
+    assert set(in_readme()) == code | BOTO3
+
+
+def test_each_setting_is_documented_once():
+    for names in (in_env_example(), in_readme()):
+        assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
