@@ -314,6 +314,9 @@ def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str,
                 say(f"warning: cluster {rs.cluster_identifier} has {label}={actual}, settings ask {wanted}; "
                     "change it in the console or tear down and provision again")
         return existing
+    if NODE_TYPES[rs.node_type].retired:
+        raise SettingsError(f"NODE_TYPE={rs.node_type}: AWS deprecated DC2 in April 2025 and no longer creates DC2 "
+                            "clusters; choose ra3.large, its successor (an existing DC2 cluster is still used)")
     request = {
         "ClusterIdentifier": rs.cluster_identifier,
         "NodeType": rs.node_type,
@@ -353,9 +356,6 @@ class Provisioned:
 def provision(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> Provisioned:
     rs = settings.redshift
     staging = rs.require_staging()
-    if NODE_TYPES[rs.node_type].retired:
-        say(f"warning: {rs.node_type} is a DC2 node type, which AWS deprecated in April 2025 and may no longer "
-            "create; ra3.large (the default) is its successor")
     clients = clients or Clients.for_region(rs.region)
     policy = role_policy([settings.song_data, settings.log_data], staging)
     role_arn = ensure_role(clients.iam, rs.iam_role_name, policy, say)

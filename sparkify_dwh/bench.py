@@ -157,8 +157,6 @@ def _contender_floor(spec: dict) -> dict:
     with conn.cursor() as cur:
         for kind in ("songs", "events"):
             _copy_file(cur, kind, files[kind])
-        cur.execute("ANALYZE staging_songs")
-        cur.execute("ANALYZE staging_events")
     conn.commit()
     steps = [["copy", round(time.perf_counter() - started, 3)]]
     results = transform.run(conn, Postgres.caps, say=lambda *_: None)

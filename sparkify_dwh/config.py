@@ -237,8 +237,9 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
         raise SettingsError(f"NODE_COUNT={node_count}: a {node_type} cluster has {low} to {high} nodes "
                             f"(see {ENV_EXAMPLE})")
     user = _text(values, "DB_USER", "sparkify_admin")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,126}", user):
-        raise SettingsError(f"DB_USER={user!r}: lowercase letters, digits and underscores (see {ENV_EXAMPLE})")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,126}", user):
+        raise SettingsError(f"DB_USER={user!r}: a lowercase letter, then lowercase letters, digits and underscores "
+                            f"(see {ENV_EXAMPLE})")
     password = values.get("DB_PASSWORD") or None
     if password is not None:
         _check_password(password)

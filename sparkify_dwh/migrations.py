@@ -89,7 +89,7 @@ def migrate(conn, dialect: str = "postgres") -> list[Applied]:
             statements = f.statements
             for statement in statements:
                 cur.execute(statement)
-            cur.execute(RECORD, (f.number, f.name, f.checksum, datetime.now(UTC).replace(tzinfo=None)))
+            cur.execute(RECORD, (f.number, f.name, f.checksum, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")))
             conn.commit()
             done.append(Applied(f.path.name, len(statements)))
     conn.commit()

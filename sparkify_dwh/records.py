@@ -10,7 +10,11 @@ that the same input is accepted or rejected alike, with the same reason, on Post
 - a text value must fit its column's width counted in bytes of UTF-8, as Redshift counts a VARCHAR
   ("Length is in bytes, not characters": Redshift's character types documentation). PostgreSQL
   counts characters and would accept more; the parser holds both to the narrower rule;
-- a text value must not hold NUL (\\u0000), which neither warehouse stores in a character column.
+- a text value must not hold NUL (\\u0000), which neither warehouse stores in a character column;
+- the values the SQL compares as codes (userId, page, level, song_id, artist_id) must not end with a
+  blank: Redshift ignores trailing blanks when it compares text and PostgreSQL does not, so 'paid '
+  would be 'paid' on one and not on the other. (Free text, such as a title that ends with a blank, is
+  kept as it is; the SQL compares titles and names with RTRIM on both.)
 """
 
 from __future__ import annotations
@@ -164,6 +168,21 @@ def _check_text(line: bytes, row: tuple, fields) -> str | None:
     return None
 
 
+_EVENT_CODES = tuple(EVENT_COLUMNS.index(c) for c in ("user_id", "page", "level"))
+_SONG_CODES = tuple(SONG_COLUMNS.index(c) for c in ("song_id", "artist_id"))
+_NAMES = {**dict(zip(Event.__struct_fields__, Event.__struct_encode_fields__)),
+          **dict(zip(Song.__struct_fields__, Song.__struct_encode_fields__))}
+
+
+def _trailing_blank(row: tuple, codes: tuple[int, ...], columns: tuple[str, ...]) -> str | None:
+    for index in codes:
+        value = row[index]
+        if type(value) is str and value.endswith(" "):
+            return (f"`$.{_NAMES[columns[index]]}` ends with a blank, which Redshift ignores when it compares text "
+                    "and PostgreSQL does not: refused on both warehouses")
+    return None
+
+
 def _is_json(line: bytes) -> bool:
     try:
         msgspec.json.decode(line)
@@ -194,6 +213,9 @@ def events(source: str, data: bytes) -> Iterator[tuple | Reject]:
         if (b"\\u0000" in line or _may_differ(line)) and (bad := _check_text(line, row, _EVENT_TEXT)):
             yield Reject(source, number, bad, _raw(line))
             continue
+        if b' "' in line and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
+            yield Reject(source, number, bad, _raw(line))
+            continue
         if type(row[_USER_ID]) is int:
             row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
         yield number, row
@@ -204,7 +226,7 @@ def _song(source: str, number: int, text: bytes) -> tuple | Reject:
         row = _astuple(_song_decoder.decode(text))
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         return Reject(source, number, _reason(err, text), _raw(text))
-    bad = _check_text(text, row, _SONG_TEXT)
+    bad = _check_text(text, row, _SONG_TEXT) or _trailing_blank(row, _SONG_CODES, SONG_COLUMNS)
     return Reject(source, number, bad, _raw(text)) if bad else (number, row)
 
 

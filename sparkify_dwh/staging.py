@@ -104,20 +104,27 @@ def replace_statements(plan: Plan, page: int = db.INSERT_PAGE) -> list[tuple[str
     return out
 
 
-def ledger_rows(plan: Plan, copied: Copied, load_id: str, now: datetime) -> list[tuple]:
+def ledger_rows(plan: Plan, copied: Copied, load_id: str, now: str) -> list[tuple]:
     return [(c.file.uri, plan.kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected, now)
             for c in copied.files]
 
 
-def error_rows(kind_rejects: Sequence[tuple[str, records.Reject]], load_id: str, now: datetime) -> list[tuple]:
-    return [(load_id, kind, r.source, r.line_number, r.reason[:REASON_LIMIT], r.raw_line, now)
+def error_rows(kind_rejects: Sequence[tuple[str, records.Reject]], load_id: str, now: str) -> list[tuple]:
+    return [(load_id, kind, r.source, r.line_number, _bytes(r.reason, REASON_LIMIT), r.raw_line, now)
             for kind, r in kind_rejects]
 
 
-def now() -> datetime:
-    """The time for the bookkeeping rows, from here: Redshift's CURRENT_TIMESTAMP is a leader-node-only
-    function, GETDATE() is Redshift's own; a bind parameter is the same on both."""
-    return datetime.now(UTC).replace(tzinfo=None)
+def _bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8 (a VARCHAR's width on Redshift), on a character boundary."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def now() -> str:
+    """The time for the bookkeeping rows (UTC), from here: Redshift's CURRENT_TIMESTAMP is a leader-node-only
+    function and GETDATE() is Redshift's own; a bind parameter is the same on both. Sent as the plain text
+    'YYYY-MM-DD HH:MM:SS.ffffff', the form both read into a TIMESTAMP column (psycopg2 would write a datetime
+    as '...T...'::timestamp)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 # --- The staging step ----------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 -- Counted from staging_events filtered as songplays is, for the reason given in 010_top_songs.sql.
 -- chart: barh artist plays
 SELECT
-    artist,
+    RTRIM(artist) AS artist,
     COUNT(*) AS plays,
-    COUNT(DISTINCT song) AS songs,
+    COUNT(DISTINCT RTRIM(song)) AS songs,
     COUNT(DISTINCT user_id) AS listeners
 FROM staging_events
 WHERE page = 'NextSong' AND user_id <> ''
-GROUP BY artist
+GROUP BY RTRIM(artist)
 ORDER BY plays DESC, artist ASC
 LIMIT 10;

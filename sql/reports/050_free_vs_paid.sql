@@ -7,7 +7,7 @@ SELECT
     p.level,
     p.plays,
     p.users_who_played,
-    ROUND(100.0 * p.plays / SUM(p.plays) OVER (), 1) AS share_of_plays_pct,
+    CAST(ROUND(100.0 * p.plays / SUM(p.plays) OVER (), 1) AS DECIMAL(4, 1)) AS share_of_plays_pct,
     COALESCE(u.users_now, 0) AS users_now
 FROM (
     SELECT

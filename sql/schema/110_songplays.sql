@@ -1,6 +1,7 @@
 -- songplays (fact): one row per song played, i.e. per NextSong event of a logged-in user.
 -- song_id and artist_id come from the song whose title, artist name and duration equal the event's;
 -- they are NULL when no song matches, and the play is kept.
+-- PostgreSQL: user_id compares byte by byte (COLLATE "C"), as on Redshift, for the reports' order.
 -- Redshift: DISTKEY start_time joins time on-slice (song_id would skew: most plays match no song);
 -- sorted by start_time for time ranges.
 CREATE TABLE songplays (
@@ -16,3 +17,5 @@ CREATE TABLE songplays (
 )
 -- redshift: DISTSTYLE KEY DISTKEY (start_time) SORTKEY (start_time)
 ;
+
+-- postgres: ALTER TABLE songplays ALTER COLUMN user_id TYPE VARCHAR(64) COLLATE "C";

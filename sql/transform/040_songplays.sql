@@ -1,6 +1,7 @@
 -- songplays: rebuilt from staging_events, one row per NextSong event of a logged-in user.
 -- The song is the one whose title, artist name and duration equal the event's song, artist and
 -- length; when several do, the lowest song_id. Plays without a match keep NULL song and artist.
+-- Titles and names are compared without trailing blanks (RTRIM), as Redshift compares text anyway.
 -- songplay_id numbers plays in time order, ties broken by user, session, item and source line,
 -- so a rerun on the same input gives every play the same id.
 DELETE FROM songplays;
@@ -40,5 +41,5 @@ LEFT JOIN (
     ) AS ranked
     WHERE pick = 1
 ) AS m
-    ON e.song = m.title AND e.artist = m.artist_name AND e.length = m.duration
+    ON RTRIM(e.song) = m.title AND RTRIM(e.artist) = m.artist_name AND e.length = m.duration
 WHERE e.page = 'NextSong' AND e.user_id <> '';

@@ -74,6 +74,8 @@ def test_compacted_parts_hold_every_record_of_the_originals_once(kind, folder, s
     assert sum(c.staged for c in result.files) == len(rows)
     fields = copy.EVENT_PART_FIELDS if kind == "events" else copy.SONG_PART_FIELDS
     assert all(set(r) == set(fields) for r in rows)
+    doubles = ("length", "registration") if kind == "events" else ("duration", "artist_latitude")
+    assert all(isinstance(r[d], str | None) for r in rows for d in doubles)  # numbers with a fraction as strings
     if kind == "events":
         assert all(r["start_time"] == r["ts"] for r in rows)
         assert json.loads(_get(s3, target.jsonpaths())) == copy.jsonpaths()
@@ -148,3 +150,11 @@ def test_a_load_s_staging_files_are_removed_and_no_other_s(small_dataset, target
     assert parts.remove(s3, target.uri()) > 0
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [other]
+
+
+@pytest.mark.integration
+def test_copy_names_the_staging_bucket_s_own_region(s3, aws_env):
+    bucket = "stage-eu-" + uuid.uuid4().hex[:8]
+    eu = boto3.client("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-central-1")
+    eu.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    assert copy.bucket_region(s3, f"s3://{bucket}/loads") == "eu-central-1"

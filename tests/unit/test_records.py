@@ -54,6 +54,13 @@ def test_blank_lines_and_empty_files_hold_no_records():
         (b'{"page":"Home"}', "missing required field `ts`"),
         (b'{"ts":1,"itemInSession":99999999999}', "at `$.itemInSession`"),
         (b'{"ts":1,"song":"a\\u0000b"}', "NUL character"),
+        (b'{"ts":1,"userId":"10 "}', "`$.userId` ends with a blank"),
+        (b'{"ts":1, "page": "NextSong "}', "`$.page` ends with a blank"),
+        (b'{"ts":1,"level":"paid "}', "`$.level` ends with a blank"),
+        (b'{"ts":1,"gender":"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x"}',
+         "`$.gender` is 17 bytes of UTF-8, longer than its column (at most 16)"),
+        (b'{"ts":1,"gender":"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9x"}', "is 17 bytes of UTF-8"),
+        (b'{"ts":1,"gender":"' + b"x" * 17 + b'"}', "`$.gender` is 17 bytes of UTF-8"),
     ],
 )
 def test_bad_records_are_rejected_with_line_and_reason_and_the_rest_of_the_file_loads(line, reason):
@@ -88,3 +95,18 @@ def test_a_json_lines_song_file_gives_one_record_a_line():
 def test_a_song_file_that_is_not_json_is_one_rejected_record():
     (reject,) = parsed(b"<html>\n<body>oops</body>\n</html>", records.songs)
     assert reject.line_number == 1 and "malformed JSON" in reject.reason
+
+
+def test_free_text_that_ends_with_a_blank_is_kept_as_it_is():
+    ((_, row),) = parsed(b'{"ts":1, "song": "Heavy Soul ", "userId": "10", "page": "NextSong"}')
+    assert row[records.EVENT_COLUMNS.index("song")] == "Heavy Soul "
+
+
+def test_a_value_at_its_width_in_bytes_is_accepted():
+    ((_, row),) = parsed('{"ts":1,"gender":"éééééééé","userId":"🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵"}'.encode())
+    assert row[records.EVENT_COLUMNS.index("gender")] == "é" * 8
+
+
+def test_a_song_whose_id_ends_with_a_blank_is_refused():
+    (reject,) = parsed(SONG.replace(b'"SO1"', b'"SO1 "'), records.songs)
+    assert "`$.song_id` ends with a blank" in reject.reason

@@ -67,6 +67,7 @@ def test_connections_ask_for_tls_keepalives_and_a_statement_timeout(monkeypatch,
     warehouses.of(settings).connect()
     assert server.asked["sslmode"] == "require" and server.asked["host"] == "dwh.example"
     assert server.asked["port"] == 5439 and server.asked["keepalives"] == 1
+    assert server.asked["gssencmode"] == "disable"  # Redshift (PostgreSQL 8.0) knows no GSSAPI encryption
     assert server.asked["keepalives_idle"] <= 200  # under the idle timeouts of NAT gateways and firewalls
     assert server.statements == [("SET statement_timeout TO %s", (1_800_000,))]
     warehouses.of(_settings(monkeypatch, tmp_path, REDSHIFT_HOST="dwh.example", DB_PASSWORD="Secret123abc",
@@ -155,3 +156,21 @@ def test_max_errors_above_what_copy_can_allow_is_refused_on_redshift(monkeypatch
     assert _settings(monkeypatch, tmp_path, MAX_ERRORS="99999").max_errors == 99_999
     with pytest.raises(SettingsError, match="MAX_ERRORS=100000: at most 99,999 on Redshift"):
         _settings(monkeypatch, tmp_path, MAX_ERRORS="100000")
+
+
+def test_db_user_starts_with_a_letter(monkeypatch, tmp_path):
+    with pytest.raises(SettingsError, match="DB_USER='_admin'"):
+        _settings(monkeypatch, tmp_path, DB_USER="_admin")
+
+
+def test_a_new_dc2_cluster_is_refused_before_any_request(monkeypatch, tmp_path):
+    from sparkify_dwh import aws
+
+    rs = _settings(monkeypatch, tmp_path, NODE_TYPE="dc2.large", DB_PASSWORD="Secret123abc").redshift
+    client = boto3.client("redshift", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_clusters", "ClusterNotFound", http_status_code=404,
+                              expected_params={"ClusterIdentifier": "sparkify-dwh"})
+        with pytest.raises(SettingsError, match="no longer creates DC2 clusters"):
+            aws.ensure_cluster(client, rs, "arn:aws:iam::123456789012:role/r", "sg-1", print)
+        stub.assert_no_pending_responses()

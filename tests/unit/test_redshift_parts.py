@@ -50,3 +50,11 @@ def test_a_part_with_an_unknown_escape_is_refused_rather_than_written(monkeypatc
 @pytest.mark.parametrize("slices,size,count", [(2, 0, 2), (2, 10 << 20, 2), (4, 3 << 30, 12), (16, 1 << 20, 16)])
 def test_part_count_is_a_multiple_of_the_slices(slices, size, count):
     assert parts.part_count(slices, size) == count
+
+
+def test_reasons_are_cut_to_their_column_s_width_in_bytes():
+    from sparkify_dwh import records, staging
+
+    reason = "é" * 600  # 1,200 bytes
+    ((*_, cut, _raw, _when),) = staging.error_rows([("events", records.Reject("f", 1, reason, ""))], "l", "t")
+    assert len(cut.encode()) <= staging.REASON_LIMIT and cut == "é" * 500

@@ -32,6 +32,7 @@ class RedshiftStager(Stager):
         self.s3 = s3
         self.read_client = read_client
         self.attempt = 0
+        self.region = rs.region  # until prepare looks up the staging bucket's own
         self.target = self._target()
         self.compacted: dict[str, parts.Compacted] = {}
         self.copied: set[str] = set()
@@ -40,18 +41,20 @@ class RedshiftStager(Stager):
     def _target(self) -> copy.Target:
         rs = self.settings.redshift
         folder = self.load_id if self.attempt <= 1 else f"{self.load_id}.{self.attempt}"
-        return copy.Target(rs.require_staging(), folder, self.load_id, self.role, rs.region)
+        return copy.Target(rs.require_staging(), folder, self.load_id, self.role, self.region)
 
     @property
     def slices(self) -> int:
         return self.settings.redshift.slices
 
     def prepare(self, plans: list[Plan]) -> None:
+        if self.s3 is None:
+            self.s3 = sources.s3_client()
+        if self.attempt == 0:
+            self.region = copy.bucket_region(self.s3, self.settings.redshift.require_staging())
         self.attempt += 1
         self.target = self._target()
         self.compacted, self.copied = {}, set()
-        if self.s3 is None:
-            self.s3 = sources.s3_client()
         if self._workdir is None:
             self._workdir = tempfile.TemporaryDirectory(prefix="sparkify-parts-")
         for p in plans:
@@ -80,12 +83,16 @@ class RedshiftStager(Stager):
         try:
             cur.execute(copy.stage_copy(plan.kind, self.target, left))
         except psycopg2.Error as err:
+            failed = StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}")
             conn = cur.connection
-            conn.rollback()
-            refused = rejects.apply(c, rejects.after_failure(cur, c, prefix))
-            conn.rollback()
+            try:
+                conn.rollback()
+                refused = rejects.apply(c, rejects.after_failure(cur, c, prefix))
+                conn.rollback()
+            except psycopg2.InterfaceError:  # the connection itself is gone: say what failed first
+                raise failed from None
             if not refused:  # failed for another reason than the data: say why
-                raise StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}") from None
+                raise failed from None
             raise CopyRejected([(plan.kind, r) for r in c.rejects + refused] + later,
                                f"COPY into {plan.table} refused {len(refused)} rows") from None
         cur.execute(copy.LOADED)

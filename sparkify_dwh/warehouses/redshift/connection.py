@@ -47,8 +47,10 @@ def where(rs: RedshiftSettings) -> str:
 def params(rs: RedshiftSettings, password: str) -> dict:
     if not rs.host:
         raise SettingsError("REDSHIFT_HOST is not set: make provision writes it to .env (see env.example)")
+    # gssencmode=disable: libpq 12 and later first ask a server for GSSAPI encryption, which Redshift,
+    # from PostgreSQL 8.0, does not know; TLS (sslmode) is what protects the connection.
     return {"host": rs.host, "port": rs.db_port, "dbname": rs.db_name, "user": rs.db_user, "password": password,
-            "sslmode": rs.sslmode}
+            "sslmode": rs.sslmode, "gssencmode": "disable"}
 
 
 def check_quoting(conn) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ... import records
 from ...config import RedshiftSettings, SettingsError
+from ...sources import split_s3
 
 # "The MAXERROR default value is 0 and the limit is 100000."
 MAXERROR_LIMIT = 100_000
@@ -69,6 +70,15 @@ class Target:
 
     def part(self, kind: str, number: int) -> str:
         return self.uri(kind, f"part-{number:04d}.json.gz")
+
+
+def bucket_region(s3, staging: str) -> str:
+    """The Region of the staging bucket, for COPY's REGION: "If the REGION parameter is specified, all
+    resources, including a manifest file or multiple Amazon S3 buckets, must be located in the specified
+    Region." GetBucketLocation answers no constraint for us-east-1 and "EU" for the oldest eu-west-1 buckets."""
+    bucket, _ = split_s3(staging)
+    constraint = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
 
 def maxerror(budget: int) -> int:

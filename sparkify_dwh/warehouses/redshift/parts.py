@@ -11,7 +11,10 @@ itself (never \\u escapes for non-ASCII). The escapes are the three COPY's JSON 
 it with a backslash"), \\" (a JSON string has no other way to hold a quote), and, for the other control
 characters U+0001..U+001F, \\u00XX, the form the Sparkify logs themselves use (the public sample's song
 titles hold \\u0019), which COPY loads from the public bucket; never \\r, \\b or \\f, of which nothing is
-documented or known.
+documented or known. Numbers with a fraction are written as strings ("262.19873"): "You might lose
+precision when loading numbers from data files in JSON format ... Represent the number as a string by
+enclosing the value in double quotation characters", so a duration reaches its DOUBLE PRECISION column
+exactly as PostgreSQL parses it, and the plays still match their songs on both.
 """
 
 from __future__ import annotations
@@ -137,6 +140,7 @@ def compact(kind: str, files: list[sources.SourceFile], source: str, target: Tar
                     counted.rejected += 1
                     continue
                 number, row = item
+                row = tuple(repr(v) if type(v) is float else v for v in row)
                 values = row + ((row[ts_index],) if extra else ()) + (f.uri, number, target.load_id)
                 rows.append(dict(zip(fields, values)))
                 part.origin_file.append(len(result.files))
@@ -163,8 +167,7 @@ def put(client, uri: str, body: bytes) -> None:
 
 def manifest(result: Compacted) -> dict:
     """Every part that holds rows, each entry mandatory."""
-    return {"entries": [{"url": p.uri, "mandatory": True, "meta": {"content_length": p.size}}
-                        for p in result.loaded_parts]}
+    return {"entries": [{"url": p.uri, "mandatory": True} for p in result.loaded_parts]}
 
 
 def upload(result: Compacted, target: Target, client, workers: int) -> None:

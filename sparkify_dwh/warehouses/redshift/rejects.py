@@ -6,7 +6,7 @@ noted otherwise, these views are available for Amazon Redshift clusters and Amaz
 Serverless workgroups"). Its file_name is character(256), "The complete path to the input file"; a
 part's full URI always fits (the settings refuse a STAGING_PREFIX that would not), so the rows of this
 load are found by their file names, which no other load shares. No delay before its rows appear is
-documented, so a count that does not add up is read again a few times before the load fails.
+documented, so a count that does not add up is read again for about a minute before the load fails.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ READ = (
     "FROM sys_load_error_detail WHERE file_name LIKE %s ORDER BY 1, 2"
 )
 FILE_NAME_WIDTH = 256
-PATIENCE = (1, 2, 4, 8)  # seconds between readings when the count does not add up yet
+PATIENCE = (1, 2, 4, 8, 15, 30)  # seconds between readings when the count does not add up yet (a minute)
 
 
 def read(cur, result: Compacted, prefix: str) -> list[tuple[int, int, records.Reject]]:
