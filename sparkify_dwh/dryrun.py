@@ -90,15 +90,17 @@ def print_load(settings: Settings, out=None) -> None:
             run(statement, params, note=note)
     reject = Reject(plans[-1].todo[0].uri, 7, "<reason>", "<the start of the record>")
     example = staging.error_rows([(plans[-1].kind, reject)], LOAD_ID, "<now>")
-    run(db.insert_sql("load_errors", staging.ERROR_COLUMNS, 1), example[0],
-        note="every rejected record, with its file, line and reason (500 a statement)")
+    errors = stager.insert_statement("load_errors", staging.ERROR_COLUMNS)
+    run(errors, () if "STDIN" in errors else example[0],
+        note="every rejected record, with its file, line and reason (500 a statement, or COPY)")
     copied = Copied(files=[FileCount(plans[0].todo[0], read=10, staged=9, rejected=1)])
     row = staging.ledger_rows(plans[0], copied, LOAD_ID, "<now>")[0]
-    run(db.insert_sql("load_files", staging.LEDGER_COLUMNS, 1), row, note="the ledger: one row per file read")
+    ledger = stager.insert_statement("load_files", staging.LEDGER_COLUMNS)
+    run(ledger, () if "STDIN" in ledger else row, note="the ledger: one row per file read")
     run("COMMIT")
     print("-- over MAX_ERRORS instead: ROLLBACK, then in a transaction of its own:", file=out)
     run(lock.LOCK)
-    run(db.insert_sql("load_errors", staging.ERROR_COLUMNS, 1), example[0])
+    run(errors, () if "STDIN" in errors else example[0])
     run("COMMIT")
 
     for f, statement in transform.statements(warehouse.caps):

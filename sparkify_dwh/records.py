@@ -95,11 +95,12 @@ def widths(struct) -> dict[str, int]:
     return out
 
 
-def _text_fields(struct) -> tuple[tuple[int, str, int], ...]:
-    """(index in the row, name in the JSON, width) of every text field."""
+def _text_fields(struct) -> tuple[tuple[int, str, int, int], ...]:
+    """(index in the row, name in the JSON, width, a quarter of it) of every text field, narrowest first."""
     names = dict(zip(struct.__struct_fields__, struct.__struct_encode_fields__))
     columns = struct.__struct_fields__
-    return tuple((columns.index(c), names[c], w) for c, w in widths(struct).items())
+    return tuple(sorted(((columns.index(c), names[c], w, w // 4) for c, w in widths(struct).items()),
+                        key=lambda f: f[2]))
 
 
 _EVENT_TEXT = _text_fields(Event)
@@ -141,12 +142,16 @@ def _reason(err: Exception, line: bytes) -> str:
     return text
 
 
-def _over_width(row: tuple, fields: tuple[tuple[int, str, int], ...]) -> str | None:
-    """A reason when a text value is wider in bytes than its column, else None. Only values longer
-    than a quarter of the width can be: UTF-8 takes at most 4 bytes a character."""
-    for index, name, width in fields:
+def _over_width(row: tuple, fields: tuple[tuple[int, str, int, int], ...], line_size: int) -> str | None:
+    """A reason when a text value is wider in bytes than its column, else None. A value's UTF-8 takes no
+    more bytes than its JSON text, so a column at least as wide as the whole line cannot overflow (the
+    fields are narrowest first: the loop stops there); and only a value longer than a quarter of its
+    width can (UTF-8 takes at most 4 bytes a character)."""
+    for index, name, width, quarter in fields:
+        if width >= line_size:
+            return None
         value = row[index]
-        if type(value) is str and len(value) * 4 > width:
+        if value is not None and len(value) > quarter:
             size = len(value.encode("utf-8"))
             if size > width:
                 return width_reason(name, size, width)
@@ -164,7 +169,7 @@ def _check_text(line: bytes, row: tuple, fields) -> str | None:
     if b"\\u0000" in line:
         return NUL_REASON
     if _may_differ(line):
-        return _over_width(row, fields)
+        return _over_width(row, fields, len(line))
     return None
 
 
@@ -209,8 +214,11 @@ def events(source: str, data: bytes) -> Iterator[tuple | Reject]:
         except (msgspec.DecodeError, UnicodeDecodeError) as err:
             yield Reject(source, number, _reason(err, line), _raw(line))
             continue
-        # _check_text, its cheap tests inlined for the common line: this loop runs once per event
-        if (b"\\u0000" in line or _may_differ(line)) and (bad := _check_text(line, row, _EVENT_TEXT)):
+        # _check_text, inlined for the common line: this loop runs once per event
+        if b"\\u0000" in line:
+            yield Reject(source, number, NUL_REASON, _raw(line))
+            continue
+        if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
             yield Reject(source, number, bad, _raw(line))
             continue
         if b' "' in line and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):

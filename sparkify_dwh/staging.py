@@ -164,23 +164,24 @@ def _stage_locked(conn, stager: Stager, plans: list[Plan], max_errors: int, load
             rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects]
             if len(rejected) <= max_errors:
                 stamp = now()
-                db.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, stamp))
-                db.insert(cur, "load_files", LEDGER_COLUMNS,
-                          [row for p, c in zip(plans, copies) for row in ledger_rows(p, c, load_id, stamp)])
+                stager.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, stamp))
+                stager.insert(cur, "load_files", LEDGER_COLUMNS,
+                              [row for p, c in zip(plans, copies) for row in ledger_rows(p, c, load_id, stamp)])
                 conn.commit()
                 return copies
             conn.rollback()
     except CopyRejected as err:  # the warehouse's COPY failed over the budget; already rolled back
         rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects] + err.rejects
-    keep_rejects(conn, rejected, load_id, say)
+    keep_rejects(conn, stager, rejected, load_id, say)
     raise TooManyErrors([r for _, r in rejected], max_errors)
 
 
-def keep_rejects(conn, rejected: Sequence[tuple[str, records.Reject]], load_id: str, say=print) -> None:
+def keep_rejects(conn, stager: Stager, rejected: Sequence[tuple[str, records.Reject]], load_id: str,
+                 say=print) -> None:
     """Over MAX_ERRORS nothing is staged, but every rejected record is kept in load_errors."""
     with db.transaction(conn) as cur:
         lock.take(cur, say)
-        db.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, now()))
+        stager.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, now()))
         conn.commit()
 
 

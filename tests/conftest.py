@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,9 +72,9 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-@pytest.fixture
-def database(pg_server):
-    """A fresh, empty database for one test; its URL."""
+@contextmanager
+def fresh_database(pg_server):
+    """A new, empty database on the server, dropped afterwards; its URL."""
     name = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(pg_server)
     admin.autocommit = True
@@ -85,6 +86,23 @@ def database(pg_server):
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def database(pg_server):
+    """A fresh, empty database for one test; its URL."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+# One good event and one song that matches it: the records the fault tests vary.
+GOOD_EVENT = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
+              "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
+              "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
+              "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
+GOOD_SONG = {"num_songs": 1, "artist_id": "ARELENA", "artist_latitude": None, "artist_longitude": None,
+             "artist_location": "", "artist_name": "Elena", "song_id": "SOSETANTA", "title": "Setanta matins",
+             "duration": 269.58322, "year": 0}
 
 
 @pytest.fixture

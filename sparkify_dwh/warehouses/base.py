@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import db
 from ..records import Reject
 from ..sources import SourceFile
 
@@ -104,6 +105,14 @@ class Stager(ABC):
     @abstractmethod
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         """(statement, parameters, note) of what `copy` sends for `plan`, in order, for the dry run."""
+
+    def insert(self, cur, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Bookkeeping rows (rejects, the ledger) into `table`: multi-row INSERTs of bind parameters."""
+        db.insert(cur, table, columns, rows)
+
+    def insert_statement(self, table: str, columns: tuple[str, ...]) -> str:
+        """What `insert` sends, for the dry run (one row's worth)."""
+        return db.insert_sql(table, columns, 1)
 
     def discard(self) -> None:  # noqa: B027
         """Remove what `prepare` made; called on every exit path and before planning again."""

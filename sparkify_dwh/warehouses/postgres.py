@@ -12,6 +12,7 @@ import queue
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
@@ -157,6 +158,7 @@ class PostgresStager(Stager):
         self.load_id, self.workers, self.quiet, self.s3 = load_id, workers, quiet, s3
 
     def copy(self, cur, plan: Plan, budget: int) -> Copied:
+        started = time.perf_counter()
         copied = Copied()
         if not plan.todo:
             return copied
@@ -174,7 +176,17 @@ class PostgresStager(Stager):
         staged = sum(c.staged for c in copied.files)
         if cur.rowcount != staged:  # the server's count of the rows it stored, against the rows sent
             raise StagingError(f"{plan.table}: COPY stored {cur.rowcount:,} rows of the {staged:,} sent")
+        copied.seconds = time.perf_counter() - started
         return copied
+
+    def insert(self, cur, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Through COPY, which takes 20,000 ledger rows (one per song file) in a fraction of the INSERTs' time."""
+        if rows:
+            body = b"".join(encode_row(tuple(row)) + b"\n" for row in rows)
+            cur.copy_expert(self.insert_statement(table, columns), io.BytesIO(body))
+
+    def insert_statement(self, table: str, columns: tuple[str, ...]) -> str:
+        return f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH ({COPY_OPTIONS})"
 
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         return [(copy_statement(plan), (), f"{plan.kind}: the new and changed files of {plan.source}, parsed as "

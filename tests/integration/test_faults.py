@@ -9,18 +9,12 @@ import time
 
 import psycopg2
 import pytest
-from conftest import ROOT, run_cli, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, ROOT, run_cli, table_digest
 
 pytestmark = pytest.mark.integration
 
 STAR = ("songplays", "users", "songs", "artists", "time")
-GOOD = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
-        "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
-        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
-        "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
-SONG = {"num_songs": 1, "artist_id": "ARELENA", "artist_latitude": None, "artist_longitude": None,
-        "artist_location": "", "artist_name": "Elena", "song_id": "SOSETANTA", "title": "Setanta matins",
-        "duration": 269.58322, "year": 0}
+GOOD, SONG = GOOD_EVENT, GOOD_SONG
 
 
 def line(**changes) -> bytes:

@@ -11,7 +11,7 @@ import uuid
 
 import boto3
 import pytest
-from conftest import SAMPLE_FIGURES, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, fresh_database, table_digest
 from redshift_emulator import REAL_CONNECT, EmulatedRedshift
 
 from sparkify_dwh import db, pipeline, sources, staging
@@ -74,20 +74,8 @@ class Rig:
 
 @pytest.fixture
 def other_database(pg_server):
-    import psycopg2
-    from conftest import _with_database
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(pg_server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(pg_server, name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -148,13 +136,7 @@ def test_the_sample_gives_the_same_tables_on_redshift_as_on_postgres(rig, sample
     assert rig.staged_objects() == []  # the parts went once the load committed
 
 
-GOOD = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
-        "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
-        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
-        "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
-SONG = {"num_songs": 1, "artist_id": "ARELENA", "artist_latitude": None, "artist_longitude": None,
-        "artist_location": "", "artist_name": "Elena", "song_id": "SOSETANTA", "title": "Setanta matins",
-        "duration": 269.58322, "year": 0}
+GOOD, SONG = GOOD_EVENT, GOOD_SONG
 TRICKY = ['back\\slash and \\\\ double', 'say "hi"', "tab\there", "new\nline", "carriage\rreturn",
           "\x01\x08\x0c\x19\x1f", "NULL", "\\N", "",
           "emoji 😀🎵", "日本語の歌", "Ελληνικά", "עברית", "\u2028 and \x7f", "'single'", "a/b"]
