@@ -253,17 +253,19 @@ def duckdb_statements(song_data: str, log_data: str) -> list[str]:
     out = [
         "CREATE TABLE staging_songs AS SELECT num_songs, artist_id, artist_latitude, artist_longitude, "
         "artist_location, artist_name, song_id, title, duration, year, filename AS source_file, "
-        f"1 AS source_line FROM read_json({song_glob}, format = 'auto', columns = {song_columns}, filename = true)",
+        f"1 AS source_line, '{LOAD_ID}' AS load_id "
+        f"FROM read_json({song_glob}, format = 'auto', columns = {song_columns}, filename = true)",
         "CREATE TABLE staging_events AS SELECT artist, auth, firstName AS first_name, gender, "
         "itemInSession AS item_in_session, lastName AS last_name, length, level, location, method, page, "
         "registration, sessionId AS session_id, song, status, ts, userAgent AS user_agent, userId AS user_id, "
         "make_timestamp(ts * 1000) AS start_time, filename AS source_file, "
-        "ROW_NUMBER() OVER (PARTITION BY filename) AS source_line "
+        f"ROW_NUMBER() OVER (PARTITION BY filename) AS source_line, '{LOAD_ID}' AS load_id "
         f"FROM read_json({log_glob}, format = 'newline_delimited', columns = {event_columns}, filename = true)",
     ]
+    # the ledger and the star's tables, without PostgreSQL's physical design (indexes, unlogged, collations)
     for f in sqlfiles.files("schema"):
-        if f.number >= 100:  # the star tables
-            out += f.statements
+        if f.name == "load_files" or f.number >= 100:
+            out += [s for s in f.statements if not s.upper().startswith(("ALTER TABLE", "CREATE INDEX"))]
     for f in sqlfiles.files("transform"):
         out += f.statements
     return out

@@ -103,7 +103,7 @@ def print_load(settings: Settings, out=None) -> None:
     run(errors, () if "STDIN" in errors else example[0])
     run("COMMIT")
 
-    for f, statement in transform.statements(warehouse.caps):
+    for f, statement in transform.statements(warehouse.caps, settings.full_refresh):
         note = "transform: one transaction, under the load lock" if f is None and statement == lock.LOCK else (
             f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)
         run(statement, note=note)

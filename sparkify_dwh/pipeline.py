@@ -95,7 +95,7 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
             summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say)
         if build:
             with summary.step("transform"):
-                summary.transform = transform.run(conn, warehouse.caps, say)
+                summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh)
         with summary.step("count"):
             summary.tables = table_counts(conn)
     finally:

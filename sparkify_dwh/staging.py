@@ -88,18 +88,34 @@ def plan(conn, kind: str, settings: Settings, s3=None) -> Plan:
 # --- Statements, one text for every warehouse -----------------------------------------------------
 
 def refresh_statements(plan: Plan) -> list[tuple[str, tuple]]:
-    """FULL_REFRESH: staging, ledger and rejects of this kind start empty."""
+    """FULL_REFRESH: staging, ledger and rejects of this kind start empty, and the next transform rebuilds
+    the whole star (star_loads empty)."""
     return [(f"DELETE FROM {plan.table}", ()), ("DELETE FROM load_files WHERE kind = %s", (plan.kind,)),
-            ("DELETE FROM load_errors WHERE kind = %s", (plan.kind,))]
+            ("DELETE FROM load_errors WHERE kind = %s", (plan.kind,)), (f"DELETE FROM {REMOVED[plan.kind]}", ()),
+            ("DELETE FROM star_loads", ())]
+
+
+# Where a changed file's earlier rows note what they gave the star, for the transform to take it out.
+REMOVED = {"events": "removed_plays", "songs": "removed_songs"}
+NOTE_REMOVED = {
+    "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts) "
+               "SELECT user_id, session_id, item_in_session, ts FROM staging_events "
+               "WHERE page = 'NextSong' AND user_id <> '' AND {among}"),
+    "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration) "
+              "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration FROM staging_songs "
+              "WHERE {among}"),
+}
 
 
 def replace_statements(plan: Plan, page: int = db.INSERT_PAGE) -> list[tuple[str, tuple]]:
-    """A changed file's earlier rows go: staged rows, rejects and ledger row, before its new ones come."""
+    """A changed file's earlier rows go: what they gave the star is noted for the transform to take out,
+    then its staged rows, rejects and ledger row go, before its new ones come."""
     out = []
     files = plan.replaced
     for start in range(0, len(files), page):
         chunk = tuple(files[start:start + page])
         among = "source_file IN (" + ", ".join(["%s"] * len(chunk)) + ")"
+        out.append((NOTE_REMOVED[plan.kind].format(among=among), chunk))
         out += [(f"DELETE FROM {table} WHERE {among}", chunk) for table in (plan.table, "load_errors", "load_files")]
     return out
 

@@ -1,8 +1,10 @@
 """The transform: the numbered files of `sql/transform/`, in order, in one transaction under the load lock.
 
-Each file rebuilds one star table from staging with DELETE then INSERT ... SELECT (no TRUNCATE:
-on Redshift it commits), so a failure anywhere leaves the previous star schema as it was and a
-rerun on the same input gives the same rows.
+Incremental: 010_scope.sql works out what the loads since the last transform changed, and each file
+replaces the rows of its star table in that scope with DELETE then INSERT ... SELECT (no TRUNCATE: on
+Redshift it commits). When star_loads is empty (a first load, FULL_REFRESH=1) the scope is everything and
+the star is rebuilt. A failure anywhere leaves the previous star as it was; a rerun on the same input
+changes nothing.
 """
 
 from __future__ import annotations
@@ -21,19 +23,25 @@ class StepResult:
     seconds: float
 
 
-def statements(caps: Capabilities) -> list[tuple[sqlfiles.SqlFile | None, str]]:
+REBUILD = "DELETE FROM star_loads"  # FULL_REFRESH=1: the scope is everything
+
+
+def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sqlfiles.SqlFile | None, str]]:
     """(file, statement) in the order `run` sends them, the transaction's opening ones with no file."""
     opening = [(None, lock.LOCK)] + [(None, s) for s in caps.transform_setup]
+    opening += [(None, REBUILD)] if full_refresh else []
     return opening + [(f, s) for f in sqlfiles.files("transform", caps.dialect) for s in f.statements]
 
 
-def run(conn, caps: Capabilities, say=print) -> list[StepResult]:
-    """Run every transform file; commit only when all succeeded."""
+def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list[StepResult]:
+    """Run every transform file; commit only when all succeeded. `full_refresh`: rebuild the whole star."""
     results = []
     with db.transaction(conn) as cur:
         lock.take(cur, say)
         for statement in caps.transform_setup:
             cur.execute(statement)
+        if full_refresh:
+            cur.execute(REBUILD)
         for f in sqlfiles.files("transform", caps.dialect):
             started = time.perf_counter()
             rows = 0

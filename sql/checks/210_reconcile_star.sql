@@ -1,8 +1,12 @@
 -- staged records reconcile with the star: plays, users, times, songs and artists
 -- Each row names a table whose row count differs from what staging says it must hold.
+-- An event staged twice (two files, a re-sent file) is one play: plays counts distinct events.
 WITH plays AS (
-    SELECT
+    SELECT DISTINCT
         user_id,
+        session_id,
+        item_in_session,
+        ts,
         start_time
     FROM staging_events
     WHERE page = 'NextSong' AND user_id <> ''

@@ -1,11 +1,15 @@
--- songplays (fact): one row per song played, i.e. per NextSong event of a logged-in user.
+-- songplays (fact): one row per song played, i.e. per NextSong event of a logged-in user, however often
+-- and in whatever files the event arrived.
+-- songplay_id is the MD5 of the play's key (user, session, item in session, ts): the same for the same
+-- play on both warehouses, whatever order the files came in, and never renumbered.
 -- song_id and artist_id come from the song whose title, artist name and duration equal the event's;
 -- they are NULL when no song matches, and the play is kept.
--- PostgreSQL: user_id compares byte by byte (COLLATE "C"), as on Redshift, for the reports' order.
+-- PostgreSQL: user_id compares byte by byte (COLLATE "C"), as on Redshift, for the reports' order; a BRIN
+-- index on start_time (plays arrive in time order) finds a day's plays without reading the rest.
 -- Redshift: DISTKEY start_time joins time on-slice (song_id would skew: most plays match no song);
 -- sorted by start_time for time ranges.
 CREATE TABLE songplays (
-    songplay_id BIGINT NOT NULL PRIMARY KEY,
+    songplay_id VARCHAR(32) NOT NULL PRIMARY KEY,
     start_time TIMESTAMP NOT NULL,
     user_id VARCHAR(64) NOT NULL,
     level VARCHAR(16),
@@ -19,3 +23,4 @@ CREATE TABLE songplays (
 ;
 
 -- postgres: ALTER TABLE songplays ALTER COLUMN user_id TYPE VARCHAR(64) COLLATE "C";
+-- postgres: CREATE INDEX songplays_start_time ON songplays USING brin (start_time);

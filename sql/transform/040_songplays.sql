@@ -1,45 +1,111 @@
--- songplays: rebuilt from staging_events, one row per NextSong event of a logged-in user.
--- The song is the one whose title, artist name and duration equal the event's song, artist and
--- length; when several do, the lowest song_id. Plays without a match keep NULL song and artist.
--- Titles and names are compared without trailing blanks (RTRIM), as Redshift compares text anyway.
--- songplay_id numbers plays in time order, ties broken by user, session, item and source line,
--- so a rerun on the same input gives every play the same id.
-DELETE FROM songplays;
+-- songplays: one row per play, i.e. per NextSong event of a logged-in user, rebuilt for the plays in
+-- scope (all of them on a rebuild).
+-- songplay_id is the MD5 of the play's key (user, session, item in session, ts), as in 010_scope.sql.
+-- An event staged more than once (two files, a re-sent file) is one play: the copy read first (by
+-- source file, then line) gives its columns; the copies are told apart in time order (ts first), the
+-- order staging is already in, so the sort costs little. The song is the one whose title, artist
+-- name and duration equal the event's song, artist and length (titles and names without trailing
+-- blanks, as Redshift compares text anyway); when several do, the lowest song_id. Plays without a
+-- match keep NULL song and artist. scope_times keeps the start times of the plays rebuilt, before and
+-- after, for 070_time.sql.
+DROP TABLE IF EXISTS scope_times;
+
+CREATE TEMP TABLE scope_times AS
+SELECT p.start_time
+FROM songplays AS p
+WHERE p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
+
+DELETE FROM songplays
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 1;
+
+DELETE FROM songplays
+WHERE songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
 
 INSERT INTO songplays (
     songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 )
 SELECT
-    ROW_NUMBER() OVER (
-        ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session, e.source_file, e.source_line
-    ) AS songplay_id,
-    e.start_time,
-    e.user_id,
-    e.level,
+    p.songplay_id,
+    p.start_time,
+    p.user_id,
+    p.level,
     m.song_id,
     m.artist_id,
-    e.session_id,
-    e.location,
-    e.user_agent
-FROM staging_events AS e
-LEFT JOIN (
+    p.session_id,
+    p.location,
+    p.user_agent
+FROM (
     SELECT
-        title,
-        artist_name,
-        duration,
-        song_id,
-        artist_id
+        e.songplay_id,
+        e.start_time,
+        e.user_id,
+        e.level,
+        e.session_id,
+        e.location,
+        e.user_agent,
+        e.song,
+        e.artist,
+        e.length,
+        ROW_NUMBER() OVER (
+            PARTITION BY e.ts, e.session_id, e.item_in_session, e.user_id
+            ORDER BY e.source_file, e.source_line
+        ) AS copy
     FROM (
         SELECT
-            title,
-            artist_name,
+            MD5(
+                x.user_id || '|' || COALESCE(CAST(x.session_id AS VARCHAR(20)), '') || '|'
+                || COALESCE(CAST(x.item_in_session AS VARCHAR(11)), '') || '|' || CAST(x.ts AS VARCHAR(20))
+            ) AS songplay_id,
+            x.user_id,
+            x.session_id,
+            x.item_in_session,
+            x.ts,
+            x.start_time,
+            x.level,
+            x.location,
+            x.user_agent,
+            x.song,
+            x.artist,
+            x.length,
+            x.source_file,
+            x.source_line
+        FROM staging_events AS x
+        WHERE
+            x.page = 'NextSong' AND x.user_id <> ''
+            AND (
+                (SELECT run.rebuild FROM transform_run AS run) = 1
+                OR x.ts BETWEEN (SELECT MIN(s.ts) FROM scope_plays AS s) AND (SELECT MAX(s.ts) FROM scope_plays AS s)
+            )
+    ) AS e
+    WHERE
+        (SELECT run.rebuild FROM transform_run AS run) = 1
+        OR e.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s)
+) AS p
+LEFT JOIN (
+    SELECT
+        ranked.title,
+        ranked.artist_name,
+        ranked.duration,
+        ranked.song_id,
+        ranked.artist_id
+    FROM (
+        SELECT
+            RTRIM(title) AS title,
+            RTRIM(artist_name) AS artist_name,
             duration,
             song_id,
             artist_id,
-            ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
+            ROW_NUMBER() OVER (PARTITION BY RTRIM(title), RTRIM(artist_name), duration ORDER BY song_id) AS pick
         FROM staging_songs
     ) AS ranked
-    WHERE pick = 1
+    WHERE ranked.pick = 1
 ) AS m
-    ON RTRIM(e.song) = m.title AND RTRIM(e.artist) = m.artist_name AND e.length = m.duration
-WHERE e.page = 'NextSong' AND e.user_id <> '';
+    ON RTRIM(p.song) = m.title AND RTRIM(p.artist) = m.artist_name AND p.length = m.duration
+WHERE p.copy = 1;
+
+INSERT INTO scope_times (start_time)
+SELECT p.start_time
+FROM songplays AS p
+WHERE p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
+
+-- postgres: ANALYZE scope_times;

@@ -142,7 +142,7 @@ def test_text_round_trips_exactly(tmp_path, env, conn):
     with conn.cursor() as cur:
         cur.execute("SELECT title FROM songs ORDER BY song_id")
         assert [r[0] for r in cur.fetchall()] == TRICKY
-        cur.execute("SELECT location, song_id FROM songplays ORDER BY songplay_id")
+        cur.execute("SELECT location, song_id FROM songplays ORDER BY start_time")
         plays = cur.fetchall()
         cur.execute("SELECT song, artist FROM staging_events ORDER BY ts")
         staged = cur.fetchall()

@@ -147,6 +147,16 @@ def expected(name, plays, songs):
         for e in plays:
             by[e["at"].date()].append(e["userId"])
         return [(day, len(set(v)), len(v)) for day, v in sorted(by.items())]
+    if name == "paid_users_per_day":
+        level, out = {}, []
+        days = sorted({e["at"].date() for e in plays})
+        for day in days:  # each user's level at the end of the day: that of their last play by then
+            for e in plays:
+                if e["at"].date() <= day:
+                    level[e["userId"]] = e["level"]
+            counts = Counter(level.values())
+            out.append((day, counts["paid"], counts["free"]))
+        return out
     raise AssertionError(f"no independent answer for report {name!r}: add one here")
 
 

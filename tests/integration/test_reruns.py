@@ -1,5 +1,6 @@
 """Reruns change nothing; new and changed files are picked up; edited migrations are refused."""
 
+import json
 import shutil
 
 import pytest
@@ -44,8 +45,8 @@ def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, 
     base = digests(conn)
 
     day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
-    day2.write_text((src / "log_data" / "2018" / "11" / "2018-11-01-events.json").read_text()
-                    .replace('"ts":15411', '"ts":15412'))
+    day1 = (src / "log_data" / "2018" / "11" / "2018-11-01-events.json").read_text().splitlines()
+    day2.write_text("\n".join(json.dumps(dict(e, ts=e["ts"] + 86_400_000)) for e in map(json.loads, day1)) + "\n")
     out = run_cli("load", env).stdout
     events_line = next(line for line in out.splitlines() if line.startswith("events"))
     assert events_line.split()[2:5] == ["2", "1", "1"]  # files, loaded, unchanged

@@ -1,6 +1,7 @@
 """Each transform on a small hand-made input, with the exact rows expected out."""
 
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -74,11 +75,24 @@ def ts(offset_ms):
     return dt.datetime(2018, 11, 1, 20, 57, 10, 796000) + dt.timedelta(milliseconds=offset_ms)
 
 
-def test_songplays(loaded):
-    assert rows(loaded, "SELECT * FROM songplays ORDER BY songplay_id") == [
-        (1, ts(0), "10", "free", "SOHALO", "ARBEY", 5, "Austin, TX", UA),
-        (2, ts(1000), "10", "paid", None, None, 5, "Austin, TX", UA),
-        (3, ts(1000), "11", "free", "SOYELL", "ARCOLD", 6, "Austin, TX", UA),
+def play_id(user_id, session, item, offset_ms):
+    """songplay_id: the MD5 of the play's key, as the transform derives it."""
+    return hashlib.md5(f"{user_id}|{session}|{item}|{T0 + offset_ms}".encode()).hexdigest()
+
+
+def test_songplays_are_keyed_by_the_play_itself(loaded):
+    assert rows(loaded, "SELECT * FROM songplays ORDER BY start_time, user_id") == [
+        (play_id("10", 5, 0, 0), ts(0), "10", "free", "SOHALO", "ARBEY", 5, "Austin, TX", UA),
+        (play_id("10", 5, 1, 1000), ts(1000), "10", "paid", None, None, 5, "Austin, TX", UA),
+        (play_id("11", 6, 0, 1000), ts(1000), "11", "free", "SOYELL", "ARCOLD", 6, "Austin, TX", UA),
+    ]
+
+
+def test_user_levels_hold_each_period_on_a_level(loaded):
+    assert rows(loaded, "SELECT * FROM user_levels ORDER BY user_id, valid_from") == [
+        ("10", "free", ts(0), ts(1000)),
+        ("10", "paid", ts(1000), None),
+        ("11", "free", ts(1000), None),
     ]
 
 

@@ -1,0 +1,121 @@
+-- scope: what this transform rebuilds, as temporary tables the other files read.
+-- rebuild = 1 when star_loads is empty (a first load, FULL_REFRESH=1, a schema change): every star
+-- table is rebuilt from all of staging. Otherwise only what changed since the last transform: the
+-- plays, users, songs and artists of the rows that loads not yet in star_loads staged, of the rows
+-- removed from staging since (removed_plays, removed_songs), and the plays whose song match a new or
+-- removed song may change (a song file that arrives after its plays).
+-- A play is keyed by its songplay_id, the MD5 of (user, session, item in session, ts); the same
+-- expression builds it in 040_songplays.sql.
+DROP TABLE IF EXISTS transform_run;
+
+CREATE TEMP TABLE transform_run AS
+SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END AS rebuild
+FROM star_loads;
+
+DROP TABLE IF EXISTS new_loads;
+
+CREATE TEMP TABLE new_loads AS
+SELECT DISTINCT f.load_id
+FROM load_files AS f
+WHERE f.load_id NOT IN (SELECT b.load_id FROM star_loads AS b);
+
+DROP TABLE IF EXISTS changed_songs;
+
+CREATE TEMP TABLE changed_songs AS
+SELECT DISTINCT
+    c.song_id,
+    c.artist_id,
+    c.title,
+    c.artist_name,
+    c.duration
+FROM (
+    SELECT
+        s.song_id,
+        s.artist_id,
+        RTRIM(s.title) AS title,
+        RTRIM(s.artist_name) AS artist_name,
+        s.duration
+    FROM staging_songs AS s
+    WHERE s.load_id IN (SELECT n.load_id FROM new_loads AS n)
+    UNION ALL
+    SELECT
+        r.song_id,
+        r.artist_id,
+        r.title,
+        r.artist_name,
+        r.duration
+    FROM removed_songs AS r
+) AS c
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 0;
+
+DROP TABLE IF EXISTS changed_plays;
+
+CREATE TEMP TABLE changed_plays AS
+SELECT DISTINCT
+    c.user_id,
+    c.session_id,
+    c.item_in_session,
+    c.ts
+FROM (
+    SELECT
+        e.user_id,
+        e.session_id,
+        e.item_in_session,
+        e.ts
+    FROM staging_events AS e
+    WHERE
+        e.page = 'NextSong' AND e.user_id <> ''
+        AND e.load_id IN (SELECT n.load_id FROM new_loads AS n)
+    UNION ALL
+    SELECT
+        r.user_id,
+        r.session_id,
+        r.item_in_session,
+        r.ts
+    FROM removed_plays AS r
+) AS c
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 0;
+
+DROP TABLE IF EXISTS scope_plays;
+
+CREATE TEMP TABLE scope_plays AS
+SELECT DISTINCT
+    MD5(
+        k.user_id || '|' || COALESCE(CAST(k.session_id AS VARCHAR(20)), '') || '|'
+        || COALESCE(CAST(k.item_in_session AS VARCHAR(11)), '') || '|' || CAST(k.ts AS VARCHAR(20))
+    ) AS songplay_id,
+    k.ts
+FROM (
+    SELECT
+        c.user_id,
+        c.session_id,
+        c.item_in_session,
+        c.ts
+    FROM changed_plays AS c
+    UNION ALL
+    SELECT
+        e.user_id,
+        e.session_id,
+        e.item_in_session,
+        e.ts
+    FROM staging_events AS e
+    INNER JOIN (
+        SELECT DISTINCT
+            c.title,
+            c.artist_name,
+            c.duration
+        FROM changed_songs AS c
+    ) AS m
+        ON RTRIM(e.song) = m.title AND RTRIM(e.artist) = m.artist_name AND e.length = m.duration
+    WHERE e.page = 'NextSong' AND e.user_id <> ''
+) AS k;
+
+DROP TABLE IF EXISTS scope_users;
+
+CREATE TEMP TABLE scope_users AS
+SELECT DISTINCT c.user_id
+FROM changed_plays AS c;
+
+-- postgres: ANALYZE changed_songs;
+-- postgres: ANALYZE scope_plays;
+-- postgres: ANALYZE scope_users;
