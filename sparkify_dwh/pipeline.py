@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from . import migrations, staging, transform, warehouses
 from .config import Settings
 
-STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
+STAR_TABLES = transform.STAR_TABLES
 STAGING_TABLES = ("staging_events", "staging_songs")
 
 
@@ -31,6 +31,7 @@ class LoadSummary:
     steps: list[tuple[str, float]] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
     migrated: list[str] = field(default_factory=list)
+    maintenance: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -96,6 +97,8 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
         if build:
             with summary.step("transform"):
                 summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh)
+            with summary.step("maintain"):
+                summary.maintenance = warehouse.maintain(conn, summary.transform, say)
         with summary.step("count"):
             summary.tables = table_counts(conn)
     finally:

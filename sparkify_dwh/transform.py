@@ -9,8 +9,9 @@ changes nothing.
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import db, lock, sqlfiles
 from .warehouses.base import Capabilities
@@ -19,11 +20,16 @@ from .warehouses.base import Capabilities
 @dataclass(frozen=True)
 class StepResult:
     file: str
-    rows: int
+    rows: int  # rows inserted into star tables
     seconds: float
+    deleted: dict[str, int] = field(default_factory=dict)  # star table -> rows deleted
 
 
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "user_levels")
 REBUILD = "DELETE FROM star_loads"  # FULL_REFRESH=1: the scope is everything
+_TEMP = re.compile(r"CREATE\s+TEMP\s+TABLE\s+(\w+)", re.I)
+_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|DELETE\s+FROM)\s+(\w+)", re.I | re.M)
+_COMMENTS = re.compile(r"--[^\n]*")
 
 
 def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sqlfiles.SqlFile | None, str]]:
@@ -42,13 +48,20 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list
             cur.execute(statement)
         if full_refresh:
             cur.execute(REBUILD)
-        for f in sqlfiles.files("transform", caps.dialect):
+        files = sqlfiles.files("transform", caps.dialect)
+        temporary = {name.lower() for f in files for name in _TEMP.findall(f.text)}
+        for f in files:
             started = time.perf_counter()
-            rows = 0
+            rows, deleted = 0, {}
             for statement in f.statements:
                 cur.execute(statement)
-                if statement.lstrip().upper().startswith("INSERT"):
-                    rows += max(cur.rowcount, 0)
-            results.append(StepResult(f.path.name, rows, time.perf_counter() - started))
+                target = _TARGET.search(_COMMENTS.sub("", statement))
+                if target and target.group(1).lower() not in temporary:
+                    if target.group(0).lstrip().upper().startswith("INSERT"):
+                        rows += max(cur.rowcount, 0)
+                    else:
+                        table = target.group(1).lower()
+                        deleted[table] = deleted.get(table, 0) + max(cur.rowcount, 0)
+            results.append(StepResult(f.path.name, rows, time.perf_counter() - started, deleted))
         conn.commit()
     return results

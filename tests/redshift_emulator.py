@@ -41,6 +41,7 @@ class NotRedshift(AssertionError):
 _COPY = re.compile(r"^\s*COPY\s+(\w+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
 _TABLE_ATTRIBUTES = re.compile(r"\)\s*\n\s*(DISTSTYLE|DISTKEY|SORTKEY)[^;]*$", re.S)
 _LIKE_ERRORS = re.compile(r"\bFROM\s+sys_load_error_detail\b", re.I)
+_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+(\w+)\s*$", re.I)
 
 
 def _s3_get(s3, uri: str) -> bytes:
@@ -77,6 +78,14 @@ class EmulatedRedshift:
     @property
     def closed(self):
         return self.pg.closed
+
+    @property
+    def autocommit(self):
+        return self.pg.autocommit
+
+    @autocommit.setter
+    def autocommit(self, value):
+        self.pg.autocommit = value
 
     def get_parameter_status(self, name):
         return None if name == "standard_conforming_strings" else self.pg.get_parameter_status(name)
@@ -181,6 +190,10 @@ class EmulatedCursor:
             prefix = params[0].rstrip("%")
             self._rows = sorted((f, n, c, code, m) for f, n, c, code, m in conn.errors if f.startswith(prefix))
             return None
+        vacuum = _VACUUM.match(sql)
+        if vacuum:  # Redshift's form; PostgreSQL vacuums the table as a whole, and neither in a transaction
+            assert conn.pg.autocommit, "VACUUM inside a transaction block"
+            return self._cur.execute(f"VACUUM {vacuum.group(1)}")
         return self._cur.execute(_TABLE_ATTRIBUTES.sub(")", sql), params)
 
     def fetchall(self):

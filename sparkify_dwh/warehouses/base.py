@@ -151,6 +151,15 @@ class Warehouse(ABC):
     def psql(self) -> tuple[list[str], dict[str, str]]:
         """The psql command line and extra environment (the password, never in argv) for `make psql`."""
 
+    def maintain(self, conn, results, say=print) -> list[str]:
+        """After the transform commits: whatever the warehouse needs after deletions (nothing on PostgreSQL,
+        whose autovacuum keeps up); returns the statements run."""
+        return []
+
+    def maintenance_statements(self) -> list[tuple[str, str | None]]:
+        """(statement, when) of `maintain`, for the dry run."""
+        return []
+
     def stop(self) -> str:
         """Stop a server this project started; say what happened."""
         return f"nothing to stop: {self.describe()} is not a server this project runs"

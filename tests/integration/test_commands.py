@@ -108,7 +108,7 @@ def test_load_json_summary_reconciles(env):
         assert s["records_read"] == s["rows_staged"] + s["records_rejected"] > 0
     events = next(s for s in summary["sources"] if s["kind"] == "events")
     assert summary["tables"]["staging_events"] == events["rows_staged"]
-    assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "count"}
+    assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "maintain", "count"}
 
 
 def test_output_piped_into_a_closed_pipe_ends_quietly(tmp_path):

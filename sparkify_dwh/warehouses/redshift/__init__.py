@@ -20,7 +20,7 @@ from ... import db, embedded, sources
 from ...config import ENV_EXAMPLE, Settings, SettingsError
 from ..base import Capabilities, Copied, CopyRejected, Plan, Stager, StagingError
 from ..postgres import Postgres
-from . import connection, copy, parts, rejects
+from . import connection, copy, maintenance, parts, rejects
 
 
 class RedshiftStager(Stager):
@@ -160,6 +160,20 @@ class Redshift(Postgres):
 
     def stop(self) -> str:
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
+
+    def maintain(self, conn, results, say=print) -> list[str]:
+        return maintenance.run(conn, results, say)
+
+    def maintenance_statements(self) -> list[tuple[str, str | None]]:
+        share = f"{maintenance.VACUUM_SHARE:.0%}"
+        out = []
+        for n, table in enumerate(maintenance.STAR_TABLES):
+            out += [(maintenance.COUNT.format(table=table),
+                     "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),
+                    (maintenance.ANALYZE.format(table=table), None),
+                    (maintenance.VACUUM.format(table=table),
+                     f"when the load deleted {share} of the table's rows or more" if n == 0 else None)]
+        return out
 
     @property
     def secrets(self) -> tuple[str, ...]:

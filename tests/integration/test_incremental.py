@@ -1,0 +1,144 @@
+"""An incremental load gives exactly the star a full rebuild of the same sources gives: every table, every
+column, ids included, after every step of random sequences of file arrivals, re-deliveries, changed
+files, late song files and tier changes (hypothesis draws them, and shrinks a failure to its smallest)."""
+
+import json
+import shutil
+from contextlib import closing
+from pathlib import Path
+
+import psycopg2
+import pytest
+from conftest import fresh_database, table_digest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sparkify_dwh import checks, pipeline
+from sparkify_dwh.config import load_settings
+
+pytestmark = pytest.mark.integration
+
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels")
+DAY = 86_400_000
+T0 = 1_541_030_400_000  # 2018-11-01 00:00 UTC
+SONGS = [("Halo", "Beyoncé", 261.0), ("Yellow", "Coldplay", 269.0), ("Hurt", "Johnny Cash", 218.5),
+         ("Paranoid", "Black Sabbath", 170.1), ("Heavy Soul ", "The Black Keys", 190.2)]
+USERS = ["10", "11", "12", "13"]
+
+# --- what can happen to the sources ----------------------------------------------------------------
+
+play = st.fixed_dictionaries({
+    "user": st.sampled_from(USERS), "session": st.integers(1, 4), "item": st.integers(0, 3),
+    "minute": st.integers(0, 5), "level": st.sampled_from(["free", "paid"]),
+    "song": st.integers(0, len(SONGS)),  # len(SONGS): a song the catalogue does not have
+    "page": st.sampled_from(["NextSong", "NextSong", "NextSong", "Home"]),
+})
+new_log = st.tuples(st.just("new_log"), st.integers(0, 3), st.lists(play, min_size=1, max_size=6))
+redeliver = st.tuples(st.just("redeliver"), st.integers(0, 10))
+change_log = st.tuples(st.just("change_log"), st.integers(0, 10), st.sampled_from(["drop", "level", "add"]), play)
+late_song = st.tuples(st.just("song"), st.integers(0, len(SONGS) - 1), st.sampled_from(["A", "B"]))
+change_song = st.tuples(st.just("change_song"), st.integers(0, 10), st.floats(100, 300).map(lambda d: round(d, 1)))
+STEP = st.one_of(new_log, redeliver, change_log, late_song, change_song)
+
+
+def event(day: int, p: dict) -> dict:
+    title, artist, length = SONGS[p["song"]] if p["song"] < len(SONGS) else ("Unknown", "Nobody", 100.0)
+    nextsong = p["page"] == "NextSong"
+    return {"artist": artist if nextsong else None, "auth": "Logged In", "firstName": "F" + p["user"],
+            "gender": "F", "itemInSession": p["item"], "lastName": "L" + p["user"],
+            "length": length if nextsong else None,
+            "level": p["level"], "location": "Austin, TX", "method": "PUT", "page": p["page"],
+            "registration": 1540919166796.0, "sessionId": p["session"], "song": title if nextsong else None,
+            "status": 200, "ts": T0 + day * DAY + p["minute"] * 60_000 + p["item"] * 1000, "userAgent": "UA",
+            "userId": p["user"]}
+
+
+class Sources:
+    """A source folder that the steps change, as a user's S3 bucket would."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "song_data").mkdir(parents=True)
+        (root / "log_data").mkdir(parents=True)
+        self.song(0, "A")  # the sources are never empty
+
+    def logs(self) -> list[Path]:
+        return sorted((self.root / "log_data").rglob("*.json"))
+
+    def songs(self) -> list[Path]:
+        return sorted((self.root / "song_data").rglob("*.json"))
+
+    def song(self, index: int, copy: str, duration: float | None = None) -> None:
+        title, artist, length = SONGS[index]
+        path = self.root / "song_data" / copy / f"TR{copy}{index}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"num_songs": 1, "artist_id": f"AR{index}", "artist_latitude": None,
+                                    "artist_longitude": None, "artist_location": "", "artist_name": artist,
+                                    "song_id": f"SO{index}", "title": title, "duration": duration or length,
+                                    "year": 2000 + index}, ensure_ascii=False))
+
+    def apply(self, step) -> None:
+        kind = step[0]
+        if kind == "new_log":
+            _, day, plays = step
+            path = self.root / "log_data" / "2018" / "11" / f"2018-11-{day + 1:02d}-events.json"
+            if path.exists():  # a second delivery of that day: another file name
+                path = path.with_name(f"2018-11-{day + 1:02d}-events-{len(self.logs())}.json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(json.dumps(event(day, p), ensure_ascii=False) for p in plays) + "\n")
+        elif kind == "redeliver" and self.logs():
+            source = self.logs()[step[1] % len(self.logs())]
+            target = self.root / "log_data" / "resent" / f"{len(self.logs())}-{source.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        elif kind == "change_log" and self.logs():
+            _, n, how, p = step
+            path = self.logs()[n % len(self.logs())]
+            lines = [json.loads(line) for line in path.read_text().splitlines() if line]
+            if how == "drop" and len(lines) > 1:
+                lines.pop(p["item"] % len(lines))
+            elif how == "level":
+                chosen = lines[p["item"] % len(lines)]
+                chosen["level"] = "paid" if chosen["level"] == "free" else "free"
+            else:
+                lines.append(event((lines[0]["ts"] - T0) // DAY, p))
+            path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in lines) + "\n")
+        elif kind == "song":
+            self.song(step[1], step[2])  # a song file, maybe after its plays, maybe a second copy
+        elif kind == "change_song":
+            path = self.songs()[step[1] % len(self.songs())]
+            record = json.loads(path.read_text())
+            record["duration"] = step[2]
+            path.write_text(json.dumps(record, ensure_ascii=False))
+
+
+def _load(database: str, root: Path, full: bool, monkeypatch) -> None:
+    for key, value in {"DATABASE_URL": database, "SONG_DATA": str(root / "song_data"),
+                       "LOG_DATA": str(root / "log_data"), "FULL_REFRESH": "1" if full else "0",
+                       "MAX_ERRORS": "0", "WAREHOUSE": "postgres"}.items():
+        monkeypatch.setenv(key, value)
+    pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+
+
+def _star(database: str) -> tuple[dict, list[str]]:
+    """Each star table's digest, and the data checks that fail."""
+    with closing(psycopg2.connect(database)) as conn:
+        out = {t: table_digest(conn, t) for t in STAR}
+        failed = [c.name for c in checks.run(conn) if not c.passed]
+    return out, failed
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=5))
+def test_an_incremental_star_equals_a_full_rebuild_after_every_step(steps, pg_server, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    sources = Sources(tmp_path_factory.mktemp("sources"))
+    with fresh_database(pg_server) as incremental, fresh_database(pg_server) as full:
+        for step in [("new_log", 0, [{"user": "10", "session": 1, "item": 0, "minute": 0, "level": "free",
+                                      "song": 0, "page": "NextSong"}])] + steps:
+            sources.apply(step)
+            _load(incremental, sources.root, False, monkeypatch)
+            star, failed = _star(incremental)
+            assert failed == [], (step, failed)
+            _load(full, sources.root, True, monkeypatch)
+            assert star == _star(full)[0], step
