@@ -22,6 +22,7 @@ the run fails, so a fast wrong answer cannot win.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import resource
@@ -157,6 +158,8 @@ def _contender_floor(spec: dict) -> dict:
     with conn.cursor() as cur:
         for kind in ("songs", "events"):
             _copy_file(cur, kind, files[kind])
+        cur.execute("ANALYZE staging_songs")
+        cur.execute("ANALYZE staging_events")
     conn.commit()
     steps = [["copy", round(time.perf_counter() - started, 3)]]
     results = transform.run(conn, Postgres.caps, say=lambda *_: None)
@@ -222,6 +225,8 @@ def _contender_row(spec: dict) -> dict:
         _copy_file(cur, "events", rest)
         events_seconds *= total / inserted
         note = f"extrapolated from {inserted:,} of {total:,} events inserted one by one"
+    cur.execute("ANALYZE staging_songs")
+    cur.execute("ANALYZE staging_events")
     conn.autocommit = False
     started = time.perf_counter()
     results = transform.run(conn, Postgres.caps, say=lambda *_: None)
@@ -330,16 +335,19 @@ def _child(spec: dict) -> None:
 
 # --- the parent ----------------------------------------------------------------------------------
 
+DAYS = 30  # the events of a dataset are spread over this many daily log files
+
+
 def dataset(root: Path, events: int, songs: int, seed: int, say=print) -> Path:
-    """The generated dataset of this size, made once and kept under `root`."""
+    """The generated dataset of this size, its events in DAYS daily files, made once and kept under `root`."""
     from .generate import generate
 
-    out = root / f"e{events}-s{songs}-seed{seed}"
+    out = root / f"e{events}-s{songs}-seed{seed}-d{DAYS}"
     if not (out / "log_data").exists():
-        say(f"generating {events:,} events and {songs:,} songs in {out}")
+        say(f"generating {events:,} events over {DAYS} days and {songs:,} songs in {out}")
         tmp = out.with_name(out.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        generate(tmp, events=events, songs=songs, seed=seed)
+        generate(tmp, events=events, songs=songs, seed=seed, events_per_day=math.ceil(events / DAYS))
         tmp.rename(out)
     return out
 

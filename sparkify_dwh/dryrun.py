@@ -108,8 +108,8 @@ def print_load(settings: Settings, out=None) -> None:
             f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)
         run(statement, note=note)
     run("COMMIT")
-    for statement, when in warehouse.maintenance_statements():
-        run(statement, note=when)
+    for statement, params, when in warehouse.maintenance_statements():
+        run(statement, params, note=when)
     for n, table in enumerate(pipeline.STAGING_TABLES + pipeline.STAR_TABLES):
         run(f"SELECT COUNT(*) FROM {table}", note="the summary's counts" if n == 0 else None)
 

@@ -98,8 +98,8 @@ def refresh_statements(plan: Plan) -> list[tuple[str, tuple]]:
 # Where a changed file's earlier rows note what they gave the star, for the transform to take it out.
 REMOVED = {"events": "removed_plays", "songs": "removed_songs"}
 NOTE_REMOVED = {
-    "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts) "
-               "SELECT user_id, session_id, item_in_session, ts FROM staging_events "
+    "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts, start_time) "
+               "SELECT user_id, session_id, item_in_session, ts, start_time FROM staging_events "
                "WHERE page = 'NextSong' AND user_id <> '' AND {among}"),
     "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration) "
               "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration FROM staging_songs "

@@ -20,9 +20,24 @@ from .warehouses.base import Capabilities
 @dataclass(frozen=True)
 class StepResult:
     file: str
-    rows: int  # rows inserted into star tables
     seconds: float
-    deleted: dict[str, int] = field(default_factory=dict)  # star table -> rows deleted
+    inserted: dict[str, int] = field(default_factory=dict)  # table -> rows inserted (temporary ones left out)
+    deleted: dict[str, int] = field(default_factory=dict)  # table -> rows deleted
+
+    @property
+    def rows(self) -> int:
+        return sum(self.inserted.values())
+
+
+def changes(results: list[StepResult]) -> dict[str, tuple[int, int]]:
+    """{star table: (rows inserted, rows deleted)} over a transform's files."""
+    out: dict[str, tuple[int, int]] = {}
+    for step in results:
+        for table in set(step.inserted) | set(step.deleted):
+            if table in STAR_TABLES:
+                inserted, deleted = out.get(table, (0, 0))
+                out[table] = (inserted + step.inserted.get(table, 0), deleted + step.deleted.get(table, 0))
+    return out
 
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "user_levels")
@@ -52,16 +67,15 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list
         temporary = {name.lower() for f in files for name in _TEMP.findall(f.text)}
         for f in files:
             started = time.perf_counter()
-            rows, deleted = 0, {}
+            inserted: dict[str, int] = {}
+            deleted: dict[str, int] = {}
             for statement in f.statements:
                 cur.execute(statement)
                 target = _TARGET.search(_COMMENTS.sub("", statement))
                 if target and target.group(1).lower() not in temporary:
-                    if target.group(0).lstrip().upper().startswith("INSERT"):
-                        rows += max(cur.rowcount, 0)
-                    else:
-                        table = target.group(1).lower()
-                        deleted[table] = deleted.get(table, 0) + max(cur.rowcount, 0)
-            results.append(StepResult(f.path.name, rows, time.perf_counter() - started, deleted))
+                    counts = inserted if target.group(0).lstrip().upper().startswith("INSERT") else deleted
+                    table = target.group(1).lower()
+                    counts[table] = counts.get(table, 0) + max(cur.rowcount, 0)
+            results.append(StepResult(f.path.name, time.perf_counter() - started, inserted, deleted))
         conn.commit()
     return results

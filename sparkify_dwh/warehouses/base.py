@@ -156,8 +156,8 @@ class Warehouse(ABC):
         whose autovacuum keeps up); returns the statements run."""
         return []
 
-    def maintenance_statements(self) -> list[tuple[str, str | None]]:
-        """(statement, when) of `maintain`, for the dry run."""
+    def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
+        """(statement, parameters, when) of `maintain`, for the dry run."""
         return []
 
     def stop(self) -> str:

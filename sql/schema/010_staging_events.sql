@@ -6,8 +6,9 @@
 -- (TIMEFORMAT 'epochmillisecs' on a second copy of ts).
 -- PostgreSQL: unlogged (staging is rebuilt from the sources at will, so it writes no WAL; a crash
 -- empties it together with the ledger and the next load restages); the text the SQL sorts compares
--- byte by byte (COLLATE "C"), Redshift's order ("binary UTF8 ordering"), so ties break alike on both; a
--- BRIN index on ts (logs arrive day by day) finds a day's events without reading the rest.
+-- byte by byte (COLLATE "C"), Redshift's order ("binary UTF8 ordering"), so ties break alike on both;
+-- BRIN indexes on start_time and load_id (logs arrive day by day, loads one after another) find a day's
+-- or a load's events without reading the rest, and cost next to nothing to keep.
 -- Redshift: EVEN, as song is NULL on non-play events and would skew; sorted by ts (a text sort key's
 -- zone maps see only its first 8 bytes, which every source_file shares).
 CREATE TABLE staging_events (
@@ -43,4 +44,5 @@ CREATE TABLE staging_events (
 -- postgres: ALTER TABLE staging_events ALTER COLUMN source_file TYPE VARCHAR(2048) COLLATE "C";
 -- postgres: ALTER TABLE staging_events ALTER COLUMN song TYPE VARCHAR(1024) COLLATE "C";
 -- postgres: ALTER TABLE staging_events ALTER COLUMN artist TYPE VARCHAR(1024) COLLATE "C";
--- postgres: CREATE INDEX staging_events_ts ON staging_events USING brin (ts);
+-- postgres: CREATE INDEX staging_events_start_time ON staging_events USING brin (start_time);
+-- postgres: CREATE INDEX staging_events_load ON staging_events USING brin (load_id);

@@ -6,7 +6,8 @@ CREATE TABLE removed_plays (
     user_id VARCHAR(64) NOT NULL,
     session_id BIGINT,
     item_in_session INTEGER,
-    ts BIGINT NOT NULL
+    ts BIGINT NOT NULL,
+    start_time TIMESTAMP NOT NULL
 )
 -- redshift: DISTSTYLE EVEN
 ;

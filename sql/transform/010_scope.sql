@@ -5,7 +5,7 @@
 -- removed from staging since (removed_plays, removed_songs), and the plays whose song match a new or
 -- removed song may change (a song file that arrives after its plays).
 -- A play is keyed by its songplay_id, the MD5 of (user, session, item in session, ts); the same
--- expression builds it in 040_songplays.sql.
+-- expression builds it for scope_plays here and for a rebuild in 040_songplays.sql.
 DROP TABLE IF EXISTS transform_run;
 
 CREATE TEMP TABLE transform_run AS
@@ -55,49 +55,64 @@ SELECT DISTINCT
     c.user_id,
     c.session_id,
     c.item_in_session,
-    c.ts
+    c.ts,
+    c.start_time
 FROM (
     SELECT
         e.user_id,
         e.session_id,
         e.item_in_session,
-        e.ts
+        e.ts,
+        e.start_time
     FROM staging_events AS e
     WHERE
         e.page = 'NextSong' AND e.user_id <> ''
+        -- the new loads are the latest: their ids are the greatest, which staging's BRIN index finds at once
+        AND e.load_id >= (SELECT MIN(n.load_id) FROM new_loads AS n)
         AND e.load_id IN (SELECT n.load_id FROM new_loads AS n)
     UNION ALL
     SELECT
         r.user_id,
         r.session_id,
         r.item_in_session,
-        r.ts
+        r.ts,
+        r.start_time
     FROM removed_plays AS r
 ) AS c
 WHERE (SELECT run.rebuild FROM transform_run AS run) = 0;
 
 DROP TABLE IF EXISTS scope_plays;
 
+-- every play in scope, with its songplay_id; changed = 1 when its own rows changed (not just its match)
 CREATE TEMP TABLE scope_plays AS
-SELECT DISTINCT
+SELECT
     MD5(
         k.user_id || '|' || COALESCE(CAST(k.session_id AS VARCHAR(20)), '') || '|'
         || COALESCE(CAST(k.item_in_session AS VARCHAR(11)), '') || '|' || CAST(k.ts AS VARCHAR(20))
     ) AS songplay_id,
-    k.ts
+    k.user_id,
+    k.session_id,
+    k.item_in_session,
+    k.ts,
+    k.start_time,
+    MAX(k.changed) AS changed
 FROM (
     SELECT
         c.user_id,
         c.session_id,
         c.item_in_session,
-        c.ts
+        c.ts,
+        c.start_time,
+        1 AS changed
     FROM changed_plays AS c
     UNION ALL
     SELECT
         e.user_id,
         e.session_id,
         e.item_in_session,
-        e.ts
+        e.ts,
+        e.start_time,
+        0 AS changed
     FROM staging_events AS e
     INNER JOIN (
         SELECT DISTINCT
@@ -108,7 +123,44 @@ FROM (
     ) AS m
         ON RTRIM(e.song) = m.title AND RTRIM(e.artist) = m.artist_name AND e.length = m.duration
     WHERE e.page = 'NextSong' AND e.user_id <> ''
-) AS k;
+) AS k
+GROUP BY k.user_id, k.session_id, k.item_in_session, k.ts, k.start_time;
+
+-- postgres: ANALYZE scope_plays;
+
+DROP TABLE IF EXISTS scope_events;
+
+-- the staged NextSong rows of the plays in scope (every copy of each), read through the start times
+-- the scope spans: the new day's, mostly, which staging's BRIN index finds without the rest
+CREATE TEMP TABLE scope_events AS
+SELECT
+    s.songplay_id,
+    e.user_id,
+    e.session_id,
+    e.item_in_session,
+    e.ts,
+    e.start_time,
+    e.level,
+    e.first_name,
+    e.last_name,
+    e.gender,
+    e.location,
+    e.user_agent,
+    e.song,
+    e.artist,
+    e.length,
+    e.source_file,
+    e.source_line
+FROM staging_events AS e
+INNER JOIN scope_plays AS s
+    ON
+        e.user_id = s.user_id AND e.ts = s.ts
+        AND (e.session_id = s.session_id OR (e.session_id IS NULL AND s.session_id IS NULL))
+        AND (e.item_in_session = s.item_in_session OR (e.item_in_session IS NULL AND s.item_in_session IS NULL))
+WHERE
+    e.page = 'NextSong'
+    AND e.start_time BETWEEN (SELECT MIN(x.start_time) FROM scope_plays AS x)
+    AND (SELECT MAX(x.start_time) FROM scope_plays AS x);
 
 DROP TABLE IF EXISTS scope_users;
 
@@ -117,5 +169,4 @@ SELECT DISTINCT c.user_id
 FROM changed_plays AS c;
 
 -- postgres: ANALYZE changed_songs;
--- postgres: ANALYZE scope_plays;
 -- postgres: ANALYZE scope_users;

@@ -7,19 +7,25 @@
 -- name and duration equal the event's song, artist and length (titles and names without trailing
 -- blanks, as Redshift compares text anyway); when several do, the lowest song_id. Plays without a
 -- match keep NULL song and artist. scope_times keeps the start times of the plays rebuilt, before and
--- after, for 070_time.sql.
+-- after, for 070_time.sql. The plays in scope are found through the start times they span.
 DROP TABLE IF EXISTS scope_times;
 
 CREATE TEMP TABLE scope_times AS
 SELECT p.start_time
 FROM songplays AS p
-WHERE p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
+WHERE
+    p.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_plays AS s)
+    AND (SELECT MAX(s.start_time) FROM scope_plays AS s)
+    AND p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
 
 DELETE FROM songplays
 WHERE (SELECT run.rebuild FROM transform_run AS run) = 1;
 
 DELETE FROM songplays
-WHERE songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
+WHERE
+    start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_plays AS s)
+    AND (SELECT MAX(s.start_time) FROM scope_plays AS s)
+    AND songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
 
 INSERT INTO songplays (
     songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
@@ -51,35 +57,48 @@ FROM (
             ORDER BY e.source_file, e.source_line
         ) AS copy
     FROM (
+        -- a rebuild: every staged play
         SELECT
             MD5(
-                x.user_id || '|' || COALESCE(CAST(x.session_id AS VARCHAR(20)), '') || '|'
-                || COALESCE(CAST(x.item_in_session AS VARCHAR(11)), '') || '|' || CAST(x.ts AS VARCHAR(20))
+                a.user_id || '|' || COALESCE(CAST(a.session_id AS VARCHAR(20)), '') || '|'
+                || COALESCE(CAST(a.item_in_session AS VARCHAR(11)), '') || '|' || CAST(a.ts AS VARCHAR(20))
             ) AS songplay_id,
-            x.user_id,
-            x.session_id,
-            x.item_in_session,
-            x.ts,
-            x.start_time,
-            x.level,
-            x.location,
-            x.user_agent,
-            x.song,
-            x.artist,
-            x.length,
-            x.source_file,
-            x.source_line
-        FROM staging_events AS x
+            a.user_id,
+            a.session_id,
+            a.item_in_session,
+            a.ts,
+            a.start_time,
+            a.level,
+            a.location,
+            a.user_agent,
+            a.song,
+            a.artist,
+            a.length,
+            a.source_file,
+            a.source_line
+        FROM staging_events AS a
         WHERE
-            x.page = 'NextSong' AND x.user_id <> ''
-            AND (
-                (SELECT run.rebuild FROM transform_run AS run) = 1
-                OR x.ts BETWEEN (SELECT MIN(s.ts) FROM scope_plays AS s) AND (SELECT MAX(s.ts) FROM scope_plays AS s)
-            )
+            a.page = 'NextSong' AND a.user_id <> ''
+            AND (SELECT run.rebuild FROM transform_run AS run) = 1
+        UNION ALL
+        -- else: the plays in scope
+        SELECT
+            b.songplay_id,
+            b.user_id,
+            b.session_id,
+            b.item_in_session,
+            b.ts,
+            b.start_time,
+            b.level,
+            b.location,
+            b.user_agent,
+            b.song,
+            b.artist,
+            b.length,
+            b.source_file,
+            b.source_line
+        FROM scope_events AS b
     ) AS e
-    WHERE
-        (SELECT run.rebuild FROM transform_run AS run) = 1
-        OR e.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s)
 ) AS p
 LEFT JOIN (
     SELECT
@@ -106,6 +125,10 @@ WHERE p.copy = 1;
 INSERT INTO scope_times (start_time)
 SELECT p.start_time
 FROM songplays AS p
-WHERE p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
+WHERE
+    p.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_plays AS s)
+    AND (SELECT MAX(s.start_time) FROM scope_plays AS s)
+    AND p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
 
+-- postgres: SELECT BRIN_SUMMARIZE_NEW_VALUES('songplays_start_time');
 -- postgres: ANALYZE scope_times;

@@ -1,12 +1,58 @@
 -- users: one row per user who played a song, rebuilt for the users in scope (all of them on a
--- rebuild). Names and gender come from the user's latest play (latest ts, then session, then item;
--- of copies of the same event, the one read first), so they are current; level is the level of the
--- user's open period in user_levels, the tier they are on now.
--- The latest ts is found per user by aggregation, not by sorting every play by user.
+-- rebuild). Names and gender come from the user's latest play (latest start time, then session, then
+-- item; of copies of the same event, the one read first), so they are current; level is the level of
+-- the user's open period in user_levels, the tier they are on now.
+-- A user's latest play is their latest from the earliest change on (050_user_levels.sql) when they
+-- still have one there, else the one user_last_plays kept, when that came before the change; only a
+-- user who lost their latest plays has all their plays read again. user_last_plays keeps the answer
+-- for the next transform.
 DELETE FROM users
 WHERE
     (SELECT run.rebuild FROM transform_run AS run) = 1
     OR user_id IN (SELECT u.user_id FROM scope_users AS u);
+
+DROP TABLE IF EXISTS recent_last_plays;
+
+CREATE TEMP TABLE recent_last_plays AS
+SELECT
+    r.user_id,
+    MAX(b.start_time) AS start_time
+FROM redo_from AS r
+INNER JOIN songplays AS b ON r.user_id = b.user_id AND r.changed_from <= b.start_time
+WHERE b.start_time >= (SELECT MIN(x.changed_from) FROM redo_from AS x)
+GROUP BY r.user_id;
+
+DROP TABLE IF EXISTS last_plays;
+
+CREATE TEMP TABLE last_plays AS
+SELECT
+    p.user_id,
+    MAX(p.start_time) AS start_time
+FROM songplays AS p
+WHERE
+    (SELECT run.rebuild FROM transform_run AS run) = 1
+    OR p.user_id IN (
+        -- lost their latest plays: nothing from the change on, and the kept latest came after it
+        SELECT r.user_id
+        FROM redo_from AS r
+        INNER JOIN user_last_plays AS k ON r.user_id = k.user_id AND r.changed_from <= k.start_time
+        WHERE r.user_id NOT IN (SELECT n.user_id FROM recent_last_plays AS n)
+    )
+GROUP BY p.user_id
+UNION ALL
+SELECT
+    n.user_id,
+    n.start_time
+FROM recent_last_plays AS n
+UNION ALL
+SELECT
+    k.user_id,
+    k.start_time
+FROM user_last_plays AS k
+INNER JOIN redo_from AS r ON k.user_id = r.user_id AND k.start_time < r.changed_from
+WHERE k.user_id NOT IN (SELECT n.user_id FROM recent_last_plays AS n);
+
+-- postgres: ANALYZE last_plays;
 
 INSERT INTO users (user_id, first_name, last_name, gender, level)
 SELECT
@@ -26,20 +72,23 @@ FROM (
             ORDER BY e.session_id DESC, e.item_in_session DESC, e.source_file ASC, e.source_line ASC
         ) AS pick
     FROM staging_events AS e
-    INNER JOIN (
-        SELECT
-            x.user_id,
-            MAX(x.ts) AS ts
-        FROM staging_events AS x
-        WHERE
-            x.page = 'NextSong' AND x.user_id <> ''
-            AND (
-                (SELECT run.rebuild FROM transform_run AS run) = 1
-                OR x.user_id IN (SELECT u.user_id FROM scope_users AS u)
-            )
-        GROUP BY x.user_id
-    ) AS last_play ON e.user_id = last_play.user_id AND e.ts = last_play.ts
-    WHERE e.page = 'NextSong'
+    INNER JOIN last_plays AS l ON e.user_id = l.user_id AND e.start_time = l.start_time
+    WHERE
+        e.page = 'NextSong'
+        AND e.start_time BETWEEN (SELECT MIN(x.start_time) FROM last_plays AS x)
+        AND (SELECT MAX(x.start_time) FROM last_plays AS x)
 ) AS latest
 INNER JOIN user_levels AS lv ON latest.user_id = lv.user_id AND lv.valid_to IS NULL
 WHERE latest.pick = 1;
+
+DELETE FROM user_last_plays
+WHERE
+    (SELECT run.rebuild FROM transform_run AS run) = 1
+    OR user_id IN (SELECT u.user_id FROM scope_users AS u);
+
+INSERT INTO user_last_plays (user_id, start_time)
+SELECT
+    l.user_id,
+    l.start_time
+FROM last_plays AS l
+WHERE l.user_id IN (SELECT u.user_id FROM users AS u);

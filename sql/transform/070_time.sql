@@ -4,9 +4,13 @@
 -- returns a float, which a SMALLINT takes faster than EXTRACT's numeric.
 -- Inserted in key order, so the primary key index grows at its end instead of splitting pages.
 DELETE FROM time
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 1;
+
+DELETE FROM time
 WHERE
-    (SELECT run.rebuild FROM transform_run AS run) = 1
-    OR start_time IN (SELECT s.start_time FROM scope_times AS s);
+    start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
+    AND (SELECT MAX(s.start_time) FROM scope_times AS s)
+    AND start_time IN (SELECT s.start_time FROM scope_times AS s);
 
 INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 SELECT
@@ -18,14 +22,15 @@ SELECT
     CAST(DATE_PART('year', played.start_time) AS SMALLINT) AS year,
     CAST(DATE_PART('dow', played.start_time) AS SMALLINT) AS weekday
 FROM (
-    SELECT DISTINCT p.start_time
-    FROM songplays AS p
+    SELECT DISTINCT a.start_time
+    FROM songplays AS a
+    WHERE (SELECT run.rebuild FROM transform_run AS run) = 1
+    UNION ALL
+    SELECT DISTINCT b.start_time
+    FROM songplays AS b
     WHERE
-        (SELECT run.rebuild FROM transform_run AS run) = 1
-        OR (
-            p.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
-            AND (SELECT MAX(s.start_time) FROM scope_times AS s)
-            AND p.start_time IN (SELECT s.start_time FROM scope_times AS s)
-        )
+        b.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
+        AND (SELECT MAX(s.start_time) FROM scope_times AS s)
+        AND b.start_time IN (SELECT s.start_time FROM scope_times AS s)
 ) AS played
 ORDER BY played.start_time;

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from conftest import fresh_database, table_digest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sparkify_dwh import checks, pipeline
@@ -128,8 +128,17 @@ def _star(database: str) -> tuple[dict, list[str]]:
     return out, failed
 
 
+PAID = {"user": "10", "session": 2, "item": 0, "minute": 0, "level": "paid", "song": 1, "page": "NextSong"}
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=5))
+# a change exactly where a period starts: the play that opened the paid period turns free, or goes
+@example(steps=[("new_log", 1, [PAID, dict(PAID, item=1)]), ("change_log", 1, "level", dict(PAID, item=0))])
+@example(steps=[("new_log", 1, [PAID]), ("new_log", 2, [dict(PAID, level="free")]),
+                ("change_log", 1, "drop", dict(PAID, item=0)), ("change_log", 1, "level", dict(PAID, item=0))])
+# a late play inside a period, and a re-delivery that changes nothing
+@example(steps=[("new_log", 2, [PAID]), ("new_log", 1, [dict(PAID, level="free", minute=3)]), ("redeliver", 0)])
 def test_an_incremental_star_equals_a_full_rebuild_after_every_step(steps, pg_server, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ENV_FILE", "/dev/null")
     sources = Sources(tmp_path_factory.mktemp("sources"))

@@ -12,7 +12,7 @@ FIRST = "songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
     "plant, check",
     [
         # Redshift does not enforce keys: drop PostgreSQL's to plant the duplicate it would let in
-        ("ALTER TABLE songplays DROP CONSTRAINT songplays_pkey; INSERT INTO songplays (songplay_id, start_time, "
+        ("INSERT INTO songplays (songplay_id, start_time, "
          f"user_id) SELECT songplay_id, start_time, user_id FROM songplays WHERE {FIRST}", "songplays_key"),
         (f"UPDATE songplays SET user_id = 'ghost' WHERE {FIRST}", "songplays_user_in_users"),
         (f"UPDATE songplays SET song_id = 'SONOSUCHSONG' WHERE {FIRST}", "songplays_song_in_songs"),

@@ -164,14 +164,14 @@ class Redshift(Postgres):
     def maintain(self, conn, results, say=print) -> list[str]:
         return maintenance.run(conn, results, say)
 
-    def maintenance_statements(self) -> list[tuple[str, str | None]]:
+    def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
         out = []
         for n, table in enumerate(maintenance.STAR_TABLES):
-            out += [(maintenance.COUNT.format(table=table),
+            out += [(maintenance.COUNT.format(table=table), (),
                      "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),
-                    (maintenance.ANALYZE.format(table=table), None),
-                    (maintenance.VACUUM.format(table=table),
+                    (maintenance.ANALYZE.format(table=table), (), None),
+                    (maintenance.VACUUM.format(table=table), (),
                      f"when the load deleted {share} of the table's rows or more" if n == 0 else None)]
         return out
 

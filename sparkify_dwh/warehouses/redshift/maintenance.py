@@ -20,22 +20,12 @@ from collections.abc import Callable
 
 import psycopg2
 
-from ...transform import STAR_TABLES
+from ...transform import changes
 
 VACUUM_SHARE = 0.05
 COUNT = "SELECT COUNT(*) FROM {table}"
 ANALYZE = "ANALYZE {table}"
 VACUUM = "VACUUM DELETE ONLY {table}"
-
-
-def tables_changed(results) -> dict[str, int]:
-    """{star table: rows deleted} of every star table the transform deleted from (it inserts after)."""
-    changed: dict[str, int] = {}
-    for step in results:
-        for table, deleted in step.deleted.items():
-            if table in STAR_TABLES:
-                changed[table] = changed.get(table, 0) + deleted
-    return changed
 
 
 def statements(table: str, deleted: int, rows_now: int) -> list[str]:
@@ -52,7 +42,7 @@ def run(conn, results, say: Callable[[str], None] = print) -> list[str]:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            for table, deleted in sorted(tables_changed(results).items()):
+            for table, (_, deleted) in sorted(changes(results).items()):
                 cur.execute(COUNT.format(table=table))
                 (rows_now,) = cur.fetchone()
                 for statement in statements(table, deleted, rows_now):
