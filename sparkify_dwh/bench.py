@@ -8,8 +8,10 @@
              not timed), then the same transform SQL: what any PostgreSQL load has to pay
 4. duckdb    DuckDB, in process: read_json of the same files into staging tables, then the same
              transform SQL files, into a database file
-5. load-s3   the project's load from moto's S3 server instead of the local folder
-6. s3-read   the floor of a load from S3: listing and reading the same objects, nothing else
+5. increment the project's load of the last day: the history (every song file and the first 29 of the
+             30 daily log files) is loaded untimed, then the last day's file arrives and is loaded, timed
+6. load-s3   the project's load from moto's S3 server instead of the local folder
+7. s3-read   the floor of a load from S3: listing and reading the same objects, nothing else
 
 Each contender runs in its own child process on a fresh database of the same PostgreSQL server;
 its peak memory is that process's peak RSS (the PostgreSQL server's own memory is not included;
@@ -40,7 +42,7 @@ from pathlib import Path
 from . import config, db, sources
 from .warehouses.postgres import Postgres
 
-CONTENDERS = ("load", "row", "floor", "duckdb", "load-s3", "s3-read")
+CONTENDERS = ("load", "row", "floor", "duckdb", "increment", "load-s3", "s3-read")
 STAR_KEYS = {
     "songplays": ("songplay_id", ["songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
                                   "session_id", "location", "user_agent"]),
@@ -48,6 +50,7 @@ STAR_KEYS = {
     "songs": ("song_id", ["song_id", "title", "artist_id", "year", "duration"]),
     "artists": ("artist_id", ["artist_id", "name", "location", "latitude", "longitude"]),
     "time": ("start_time", ["start_time", "hour", "day", "week", "month", "year", "weekday"]),
+    "user_levels": ("user_id, valid_from", ["user_id", "level", "valid_from", "valid_to"]),
 }
 LOAD_ID = "bench"
 
@@ -66,6 +69,7 @@ class Outcome:
     steps: list = field(default_factory=list)
     note: str = ""
     equal: bool | None = None
+    loaded: int | None = None  # events this contender's timed part loaded, when not all of them
 
 
 def checksum_sql(table: str) -> str:
@@ -88,10 +92,10 @@ def digests(cur) -> dict[str, list]:
 
 # --- the contenders, each run in a child process -------------------------------------------------
 
-def _contender_load(spec: dict) -> dict:
+def _timed_load(spec: dict, log_data: str) -> tuple[float, list, object]:
     from . import pipeline
 
-    os.environ.update(DATABASE_URL=spec["url"], SONG_DATA=spec["song_data"], LOG_DATA=spec["log_data"],
+    os.environ.update(DATABASE_URL=spec["url"], SONG_DATA=spec["song_data"], LOG_DATA=log_data,
                       ENV_FILE=os.devnull, FULL_REFRESH="0", MAX_ERRORS="0")
     settings = config.load_settings()
     started = time.perf_counter()
@@ -99,7 +103,33 @@ def _contender_load(spec: dict) -> dict:
     seconds = time.perf_counter() - started
     steps = [[name, round(s, 3)] for name, s in summary.steps]
     steps += [["  " + t.file, round(t.seconds, 3)] for t in summary.transform]
+    return seconds, steps, summary
+
+
+def _contender_load(spec: dict) -> dict:
+    seconds, steps, _ = _timed_load(spec, spec["log_data"])
     return {"seconds": seconds, "steps": steps}
+
+
+def _contender_increment(spec: dict) -> dict:
+    """A history of all but the last daily log file, loaded untimed; then the last day arrives (a link in
+    the same folder) and that load is timed."""
+    logs = Path(spec["log_data"])
+    days = sorted(p for p in logs.rglob("*.json"))
+    folder = Path(spec["tmp"]) / "log_data"
+    for day in days[:-1]:
+        link = folder / day.relative_to(logs)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(day)
+    history, _, _ = _timed_load(spec, str(folder))
+    last = folder / days[-1].relative_to(logs)
+    last.parent.mkdir(parents=True, exist_ok=True)
+    last.symlink_to(days[-1])
+    seconds, steps, summary = _timed_load(spec, str(folder))
+    loaded = summary.tables.get("staging_events", 0)
+    return {"seconds": seconds, "steps": steps, "loaded": sum(1 for _ in open(days[-1], "rb")),
+            "note": f"the last of {len(days)} daily files, after the other {len(days) - 1} "
+                    f"(loaded in {history:.2f} s, untimed); staging holds {loaded:,} events"}
 
 
 def _staging_rows(kind: str, root: str):
@@ -268,10 +298,10 @@ def duckdb_statements(song_data: str, log_data: str) -> list[str]:
         f"FROM read_json({log_glob}, format = 'newline_delimited', columns = {event_columns}, filename = true)",
     ]
     # the ledger and the star's tables, without PostgreSQL's physical design (indexes, unlogged, collations)
-    for f in sqlfiles.files("schema"):
+    for f in sqlfiles.files("schema", sqlfiles.SHARED):
         if f.name == "load_files" or f.number >= 100:
             out += [s for s in f.statements if not s.upper().startswith(("ALTER TABLE", "CREATE INDEX"))]
-    for f in sqlfiles.files("transform"):
+    for f in sqlfiles.files("transform", sqlfiles.SHARED):
         out += f.statements
     return out
 
@@ -311,6 +341,7 @@ def _contender_s3_read(spec: dict) -> dict:
 
 
 _CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _contender_row,
+             "increment": _contender_increment,
              "floor": _contender_floor, "duckdb": _contender_duckdb, "s3-read": _contender_s3_read}
 _ON_S3 = ("load-s3", "s3-read")
 
@@ -491,7 +522,7 @@ def run(
                 finally:
                     _drop_database(admin_url, database)
                 outcome = Outcome(name, events, out["seconds"], out["peak_rss_mb"], out["digests"],
-                                  out.get("steps", []), out.get("note", ""))
+                                  out.get("steps", []), out.get("note", ""), loaded=out.get("loaded"))
                 say(f"  {outcome.seconds:.2f} s, peak RSS {outcome.peak_rss_mb:.0f} MB")
                 size_outcomes.append(outcome)
         finally:
@@ -521,7 +552,7 @@ def table(outcomes: list[Outcome]) -> list[list]:
         floor = next((o.seconds for o in group if o.contender == "floor"), None)
         for o in group:
             rows.append([
-                f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{events / o.seconds:,.0f}",
+                f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{(o.loaded or events) / o.seconds:,.0f}",
                 f"{o.seconds / floor:.2f}" if floor else "", f"{o.peak_rss_mb:.0f}",
                 "n/a" if o.digests is None else "yes" if o.equal else "NO", o.note,
             ])
@@ -552,6 +583,12 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> str:
               file=out)
     for events in sorted({o.events for o in outcomes}):
         by = {o.contender: o.seconds for o in outcomes if o.events == events}
+        for other, words in (("floor", "the floor"), ("duckdb", "DuckDB")):
+            if "load" in by and other in by:
+                print(f"{events:,} events: full load / {words} = {by['load'] / by[other]:.2f}", file=out)
+        if "load" in by and "increment" in by:
+            print(f"{events:,} events: the last day's load is {by['load'] / by['increment']:.1f}x faster than "
+                  "the full load", file=out)
         if "load" in by and "load-s3" in by:
             print(f"{events:,} events: load from S3 (moto) / from a local folder = {by['load-s3'] / by['load']:.2f}",
                   file=out)

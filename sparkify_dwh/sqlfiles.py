@@ -10,7 +10,8 @@ Where the two dialects must differ, the difference sits in the file itself, on l
     -- postgres: ALTER TABLE staging_events SET UNLOGGED;
 
 A line `-- <dialect>: TEXT` is TEXT for that dialect and a comment for the other. Rendering keeps
-every line where it was, so a message about line N points at line N of the file.
+every line where it was, so a message about line N points at line N of the file. The `shared` rendering
+keeps every marked line a comment: the SQL both dialects accept, which the benchmark gives DuckDB.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from . import config
 
 _NUMBERED = re.compile(r"^(\d+)_([a-z0-9_]+)\.sql$")
 DIALECTS = ("postgres", "redshift")
+SHARED = "shared"
 _DIALECT_LINE = re.compile(r"^(\s*)-- (" + "|".join(DIALECTS) + r"): (.*)$", re.M)
 
 
 def render(text: str, dialect: str) -> str:
     """The text as `dialect` runs it: that dialect's lines become SQL, the other's stay comments."""
-    if dialect not in DIALECTS:
+    if dialect not in DIALECTS + (SHARED,):
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     return _DIALECT_LINE.sub(lambda m: m.group(1) + m.group(3) if m.group(2) == dialect else m.group(0), text)
 
@@ -71,7 +73,7 @@ class SqlFile:
 
 def files(folder: str, dialect: str = "postgres", root: Path | None = None) -> list[SqlFile]:
     """The numbered files of `sql/<folder>/` in order, rendered for `dialect`."""
-    if dialect not in DIALECTS:
+    if dialect not in DIALECTS + (SHARED,):
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     base = (root or config.SQL_DIR) / folder
     found: list[SqlFile] = []

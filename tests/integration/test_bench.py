@@ -20,10 +20,13 @@ def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_pa
     assert reference["songplays"][0] > 0 and reference["songs"][0] == 60
     assert all(r["digests"] == reference for r in built)
     s3_read = next(r for r in results if r["contender"] == "s3-read")
-    assert s3_read["digests"] is None and "GETs the 63 objects" in s3_read["note"]
+    assert s3_read["digests"] is None and "GETs the 90 objects" in s3_read["note"]
     assert "only reading the same objects = " in proc.stdout
     row = next(r for r in results if r["contender"] == "row")
     assert row["note"].startswith("extrapolated from 1,000 of 1,500 events")
+    increment = next(r for r in results if r["contender"] == "increment")
+    assert increment["loaded"] == 50 and increment["note"].startswith("the last of 30 daily files")
+    assert "the last day's load is " in proc.stdout and "full load / DuckDB = " in proc.stdout
 
 
 def test_a_contender_that_builds_a_different_star_fails_the_run(env, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 
-from ... import db, embedded, sources
+from ... import db, embedded, sources, transform
 from ...config import ENV_EXAMPLE, Settings, SettingsError
 from ..base import Capabilities, Copied, CopyRejected, Plan, Stager, StagingError
 from ..postgres import Postgres
@@ -167,7 +167,7 @@ class Redshift(Postgres):
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
         out = []
-        for n, table in enumerate(maintenance.STAR_TABLES):
+        for n, table in enumerate(transform.STAR_TABLES):
             out += [(maintenance.COUNT.format(table=table), (),
                      "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),
                     (maintenance.ANALYZE.format(table=table), (), None),
