@@ -50,8 +50,9 @@ WHERE (SELECT run.rebuild FROM transform_run AS run) = 0;
 
 DROP TABLE IF EXISTS changed_plays;
 
+-- the keys of the plays whose own rows changed (a play staged twice appears twice: scope_plays groups)
 CREATE TEMP TABLE changed_plays AS
-SELECT DISTINCT
+SELECT
     c.user_id,
     c.session_id,
     c.item_in_session,

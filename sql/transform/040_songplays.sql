@@ -6,8 +6,8 @@
 -- order staging is already in, so the sort costs little. The song is the one whose title, artist
 -- name and duration equal the event's song, artist and length (titles and names without trailing
 -- blanks, as Redshift compares text anyway); when several do, the lowest song_id. Plays without a
--- match keep NULL song and artist. scope_times keeps the start times of the plays rebuilt, before and
--- after, for 070_time.sql. The plays in scope are found through the start times they span.
+-- match keep NULL song and artist. scope_times keeps the start times the plays in scope had before,
+-- for 070_time.sql (their start times now are those of scope_events). The plays in scope are found through the start times they span.
 DROP TABLE IF EXISTS scope_times;
 
 CREATE TEMP TABLE scope_times AS
@@ -121,14 +121,6 @@ LEFT JOIN (
 ) AS m
     ON RTRIM(p.song) = m.title AND RTRIM(p.artist) = m.artist_name AND p.length = m.duration
 WHERE p.copy = 1;
-
-INSERT INTO scope_times (start_time)
-SELECT p.start_time
-FROM songplays AS p
-WHERE
-    p.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_plays AS s)
-    AND (SELECT MAX(s.start_time) FROM scope_plays AS s)
-    AND p.songplay_id IN (SELECT s.songplay_id FROM scope_plays AS s);
 
 -- postgres: SELECT BRIN_SUMMARIZE_NEW_VALUES('songplays_start_time');
 -- postgres: ANALYZE scope_times;

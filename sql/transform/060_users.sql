@@ -26,18 +26,23 @@ DROP TABLE IF EXISTS last_plays;
 
 CREATE TEMP TABLE last_plays AS
 SELECT
+    a.user_id,
+    MAX(a.start_time) AS start_time
+FROM songplays AS a
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 1
+GROUP BY a.user_id
+UNION ALL
+SELECT
     p.user_id,
     MAX(p.start_time) AS start_time
 FROM songplays AS p
-WHERE
-    (SELECT run.rebuild FROM transform_run AS run) = 1
-    OR p.user_id IN (
-        -- lost their latest plays: nothing from the change on, and the kept latest came after it
-        SELECT r.user_id
-        FROM redo_from AS r
-        INNER JOIN user_last_plays AS k ON r.user_id = k.user_id AND r.changed_from <= k.start_time
-        WHERE r.user_id NOT IN (SELECT n.user_id FROM recent_last_plays AS n)
-    )
+INNER JOIN (
+    -- lost their latest plays: nothing from the change on, and the kept latest came after it
+    SELECT r.user_id
+    FROM redo_from AS r
+    INNER JOIN user_last_plays AS k ON r.user_id = k.user_id AND r.changed_from <= k.start_time
+    WHERE r.user_id NOT IN (SELECT n.user_id FROM recent_last_plays AS n)
+) AS lost ON p.user_id = lost.user_id
 GROUP BY p.user_id
 UNION ALL
 SELECT

@@ -1,5 +1,6 @@
--- time: one row per distinct songplays.start_time, in UTC, rebuilt for the start times in scope (the
--- plays rebuilt had them before or have them now; all of them on a rebuild).
+-- time: one row per distinct songplays.start_time, in UTC, rebuilt for the start times in scope: those
+-- the plays rebuilt have now (scope_events), and those they had before (scope_times) that other plays
+-- still have; all of them on a rebuild.
 -- weekday: 0 = Sunday .. 6 = Saturday; week: ISO week number. DATE_PART, not EXTRACT: on PostgreSQL it
 -- returns a float, which a SMALLINT takes faster than EXTRACT's numeric.
 -- Inserted in key order, so the primary key index grows at its end instead of splitting pages.
@@ -11,6 +12,12 @@ WHERE
     start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
     AND (SELECT MAX(s.start_time) FROM scope_times AS s)
     AND start_time IN (SELECT s.start_time FROM scope_times AS s);
+
+DELETE FROM time
+WHERE
+    start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_events AS s)
+    AND (SELECT MAX(s.start_time) FROM scope_events AS s)
+    AND start_time IN (SELECT s.start_time FROM scope_events AS s);
 
 INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 SELECT
@@ -26,11 +33,17 @@ FROM (
     FROM songplays AS a
     WHERE (SELECT run.rebuild FROM transform_run AS run) = 1
     UNION ALL
-    SELECT DISTINCT b.start_time
-    FROM songplays AS b
-    WHERE
-        b.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
-        AND (SELECT MAX(s.start_time) FROM scope_times AS s)
-        AND b.start_time IN (SELECT s.start_time FROM scope_times AS s)
+    SELECT DISTINCT t.start_time
+    FROM (
+        SELECT e.start_time
+        FROM scope_events AS e
+        UNION ALL
+        SELECT b.start_time
+        FROM songplays AS b
+        WHERE
+            b.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_times AS s)
+            AND (SELECT MAX(s.start_time) FROM scope_times AS s)
+            AND b.start_time IN (SELECT s.start_time FROM scope_times AS s)
+    ) AS t
 ) AS played
 ORDER BY played.start_time;
