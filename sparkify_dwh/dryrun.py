@@ -110,6 +110,7 @@ def print_load(settings: Settings, out=None) -> None:
     run("COMMIT")
     for statement, params, when in warehouse.maintenance_statements():
         run(statement, params, note=when)
-    for n, table in enumerate(pipeline.STAGING_TABLES + pipeline.STAR_TABLES):
-        run(f"SELECT COUNT(*) FROM {table}", note="the summary's counts" if n == 0 else None)
+    run(pipeline.STAGED_COUNTS, note="the summary's counts")
+    for table in pipeline.STAR_TABLES:
+        run(f"SELECT COUNT(*) FROM {table}")
 

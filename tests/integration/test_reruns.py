@@ -6,7 +6,7 @@ import shutil
 import pytest
 from conftest import run_cli, table_digest
 
-from sparkify_dwh import config, migrations
+from sparkify_dwh import config, migrations, pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +60,10 @@ def test_a_new_file_adds_only_its_rows_and_a_changed_file_is_replaced(tmp_path, 
     run_cli("load", env)
     replaced = digests(conn)
     assert replaced["staging_events"][0] == 2 * base["staging_events"][0] - 1
+    # the summary's staging counts, read from the ledger, are staging's own after a replace
+    counts = pipeline.table_counts(conn)
+    assert (counts["staging_events"], counts["staging_songs"]) == (
+        replaced["staging_events"][0], replaced["staging_songs"][0])
     verify = run_cli("verify", env)
     assert "0 failed" in verify.stdout
 
