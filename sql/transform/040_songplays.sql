@@ -7,7 +7,8 @@
 -- name and duration equal the event's song, artist and length (titles and names without trailing
 -- blanks, as Redshift compares text anyway); when several do, the lowest song_id. Plays without a
 -- match keep NULL song and artist. scope_times keeps the start times the plays in scope had before,
--- for 070_time.sql (their start times now are those of scope_events). The plays in scope are found through the start times they span.
+-- for 070_time.sql (their start times now are those of scope_events). The plays in scope are found
+-- through the start times they span.
 DROP TABLE IF EXISTS scope_times;
 
 CREATE TEMP TABLE scope_times AS
