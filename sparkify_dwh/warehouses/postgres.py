@@ -255,8 +255,9 @@ class Postgres(Warehouse):
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         out = []
         for n, table in enumerate(transform.STAR_TABLES):
-            out += [(ROWS_KNOWN, (table,), "after the load commits, for each star table it changed" if n == 0 else None),
-                    (f"ANALYZE {table}", (), "when the load changed a tenth of its rows or more" if n == 0 else None)]
+            first = n == 0
+            out += [(ROWS_KNOWN, (table,), "after the load commits, for each star table it changed" if first else None),
+                    (f"ANALYZE {table}", (), "when the load changed a tenth of its rows or more" if first else None)]
         return out
 
     def stop(self) -> str:
