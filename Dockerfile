@@ -1,19 +1,36 @@
-# One image with bin/, sql/ and the package: `docker run IMAGE load`, `docker run IMAGE verify`, ...
-# The same install as the README (an editable pip install of this project, so bin/ and sql/ stay beside it), on a slim Python, as a non-root user.
-FROM python:3.11-slim
+# The product's main form: `docker run IMAGE load`, then `... IMAGE verify`, `... IMAGE report`.
+# Stage 1 builds a wheel of the package with sql/ and bin/ inside it (package data) and installs it, with
+# its dependencies, into a virtualenv; stage 2 is the base image, that virtualenv and a non-root user.
+# BASE: any Debian-like image with python (3.11+) and its venv module; make image passes none.
+ARG BASE=python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --create-home --uid 10001 sparkify
-WORKDIR /app
-
+FROM ${BASE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY sparkify_dwh/ sparkify_dwh/
-COPY bin/ bin/
-COPY sql/ sql/
-RUN pip install -e . && chown -R sparkify /app
+COPY sql/ sparkify_dwh/sql/
+COPY bin/ sparkify_dwh/bin/
+RUN python -m venv /opt/sparkify \
+    && /opt/sparkify/bin/pip install --upgrade pip \
+    && /opt/sparkify/bin/pip wheel --no-deps --wheel-dir /wheels . \
+    && /opt/sparkify/bin/pip install /wheels/*.whl \
+    && /opt/sparkify/bin/pip uninstall --yes pip \
+    && find /opt/sparkify -name __pycache__ -type d -prune -exec rm -rf {} + \
+    && find /opt/sparkify -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
 
+FROM ${BASE}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/sparkify/bin:$PATH
+RUN useradd --create-home --uid 10001 sparkify \
+    && mkdir /home/sparkify/pgdata && chown sparkify:sparkify /home/sparkify/pgdata
+COPY --from=build /opt/sparkify /opt/sparkify
 USER sparkify
-# The embedded server keeps its data here when DATABASE_URL is unset; mount a volume to keep it.
-ENV PGDATA_DIR=/home/sparkify/pgdata DEMO_DIR=/home/sparkify/demo
+WORKDIR /home/sparkify
+# With DATABASE_URL unset, the embedded PostgreSQL keeps its data under /home/sparkify/pgdata, and the demo
+# dataset beside it: mount a volume there (docker run -v sparkify-data:/home/sparkify/pgdata ...) to keep
+# both from one container to the next. EMBEDDED_STOP=1 stops the server cleanly as each command ends, as a
+# container's end would otherwise kill it (and PostgreSQL empties unlogged staging after such a stop).
+ENV PGDATA_DIR=/home/sparkify/pgdata/server DEMO_DIR=/home/sparkify/pgdata/demo \
+    REPORT_OUT=/home/sparkify/pgdata/report.html EMBEDDED_STOP=1
 ENTRYPOINT ["python", "-m", "sparkify_dwh"]
 CMD ["load"]

@@ -15,11 +15,17 @@ BENCH_EVENTS ?= 100000,1000000
 BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
 CONFIRM ?=
+IMAGE ?= sparkify-dwh
+BASE ?=
+ENGINE_ARGS ?=
+# the first container engine that works: docker (with a daemon that answers), podman, buildah
+ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2>&1 || continue; \
+  if [ $$e = docker ] && ! docker info >/dev/null 2>&1; then continue; fi; echo $$e; break; done)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
-.PHONY: provision teardown
+.PHONY: provision teardown status acceptance image
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,11 +87,22 @@ db-stop: $(INSTALLED) ## stop the embedded PostgreSQL (its data stays in .pgdata
 db-reset: $(INSTALLED) ## drop every table of the schema; the next load rebuilds them (asks; CONFIRM=1 does not)
 	$(PY) bin/db reset $(if $(filter 1 yes true,$(CONFIRM)),--yes)
 
-provision: $(INSTALLED) ## create (or find) the Redshift cluster, its IAM role and parameter group; write its address to .env
+provision: $(INSTALLED) ## create (or find) Redshift (Serverless with REDSHIFT_WORKGROUP), its role, network, bucket; print the cost
 	$(PY) bin/provision
 
-teardown: $(INSTALLED) ## delete the Redshift cluster, parameter group, network access and role (asks; CONFIRM=1 does not)
+teardown: $(INSTALLED) ## delete what provision made (asks; CONFIRM=1 does not)
 	$(PY) bin/teardown $(if $(filter 1 yes true,$(CONFIRM)),--yes)
+
+status: $(INSTALLED) ## show what exists on AWS, its state, how long it has run and what it costs
+	$(PY) bin/status
+
+acceptance: $(INSTALLED) ## on your AWS account: provision, load the same data into Redshift and PostgreSQL, compare, tear down
+	$(PY) bin/acceptance
+
+image: ## build the image with docker, podman or buildah, whichever is there: make image IMAGE=sparkify-dwh [BASE=...]
+	@[ -n "$(ENGINE)" ] || { echo "no container engine: install docker, podman or buildah" >&2; exit 1; }
+	$(if $(filter buildah,$(ENGINE)),buildah bud,$(ENGINE) build) $(if $(BASE),--build-arg BASE=$(BASE)) \
+	  $(ENGINE_ARGS) -t $(IMAGE) .
 
 clean: ## stop the embedded server; remove the virtualenv, .pgdata/, data/ and caches
 	-[ -x $(PY) ] && $(PY) bin/db stop

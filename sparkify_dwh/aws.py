@@ -1,11 +1,9 @@
-"""The AWS side of the Redshift warehouse: provision and tear down its cluster and what the cluster needs.
-
-provision: an IAM role only Redshift can assume, allowed to read the source prefixes and read/write the
-staging prefix; a parameter group with require_ssl=true; a security group (ingress on the cluster's
-port from the VPC, or from ALLOWED_CIDR when the cluster is public); an encrypted cluster. Each piece is
-found and reused when it exists, so a second run changes nothing.
-
-teardown: the same pieces, deleted in reverse order; a piece already gone is reported, not an error.
+"""The AWS pieces of the Redshift warehouse that provisioning.py puts together: boto3 clients; the IAM
+role only Redshift can assume, allowed to read the source prefixes and read/write the staging prefix;
+the security group (ingress on the warehouse's port from the VPC, or from ALLOWED_CIDR when it is
+public); and the provisioned cluster with its parameter group (require_ssl=true), encrypted. Each piece
+is found and reused when it exists, so a second run changes nothing; at teardown a piece already gone
+is reported, not an error.
 
 The master password is DB_PASSWORD, or, when that is unset, one Redshift keeps in Secrets Manager
 (ManageMasterPassword). It is sent to the API and nowhere else: never printed, logged or written.
@@ -16,10 +14,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .config import NODE_TYPES, RedshiftSettings, Settings, SettingsError
+from .config import NODE_TYPES, RedshiftSettings, SettingsError
 from .sources import is_s3, split_s3
 
 PARAMETER_GROUP_FAMILY = "redshift-1.0"
@@ -45,17 +42,6 @@ def client(service: str, region: str):
 
     config = Config(retries={"mode": "standard", "max_attempts": 10})
     return boto3.session.Session(region_name=region).client(service, config=config)
-
-
-@dataclass
-class Clients:
-    iam: object
-    redshift: object
-    ec2: object
-
-    @classmethod
-    def for_region(cls, region: str) -> Clients:
-        return cls(client("iam", region), client("redshift", region), client("ec2", region))
 
 
 def _code(err) -> str:
@@ -345,34 +331,15 @@ def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str,
     return cluster
 
 
-@dataclass(frozen=True)
-class Provisioned:
-    host: str
-    port: int
-    role_arn: str
-    cluster: dict
+def provision_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say, poll: float = 20) -> dict:
+    """The parameter group and the cluster; returns the cluster once available."""
+    ensure_parameter_group(redshift, rs.parameter_group, say)
+    ensure_cluster(redshift, rs, role_arn, group_id, say)
+    return wait_available(redshift, rs.cluster_identifier, say, poll=poll)
 
 
-def provision(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> Provisioned:
-    rs = settings.redshift
-    staging = rs.require_staging()
-    clients = clients or Clients.for_region(rs.region)
-    policy = role_policy([settings.song_data, settings.log_data], staging)
-    role_arn = ensure_role(clients.iam, rs.iam_role_name, policy, say)
-    ensure_parameter_group(clients.redshift, rs.parameter_group, say)
-    # public: ALLOWED_CIDR, else this machine's address; private: only hosts inside the VPC
-    cidr = (rs.allowed_cidr or caller_cidr()) if rs.publicly_accessible else default_vpc(clients.ec2)[1]
-    group_id = ensure_security_group(clients.ec2, rs.security_group, rs.db_port, cidr, say)
-    ensure_cluster(clients.redshift, rs, role_arn, group_id, say)
-    cluster = wait_available(clients.redshift, rs.cluster_identifier, say, poll=poll)
-    endpoint = cluster["Endpoint"]
-    return Provisioned(endpoint["Address"], int(endpoint.get("Port", rs.db_port)), role_arn, cluster)
-
-
-def teardown(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> None:
-    rs = settings.redshift
-    clients = clients or Clients.for_region(rs.region)
-    cluster = describe_cluster(clients.redshift, rs.cluster_identifier)
+def teardown_cluster(redshift, rs: RedshiftSettings, say, poll: float = 20) -> None:
+    cluster = describe_cluster(redshift, rs.cluster_identifier)
     if cluster is None:
         say(f"cluster   {rs.cluster_identifier}: not found, nothing to delete")
     else:
@@ -385,11 +352,9 @@ def teardown(settings: Settings, say=print, clients: Clients | None = None, poll
             else:
                 request["SkipFinalClusterSnapshot"] = True
                 say(f"cluster   {rs.cluster_identifier}: deleting, no final snapshot (FINAL_SNAPSHOT=1 keeps one)")
-            clients.redshift.delete_cluster(**request)
-        wait_deleted(clients.redshift, rs.cluster_identifier, say, poll=poll)
-    delete_parameter_group(clients.redshift, rs.parameter_group, say)
-    delete_security_group(clients.ec2, rs.security_group, say)
-    delete_role(clients.iam, rs.iam_role_name, say)
+            redshift.delete_cluster(**request)
+        wait_deleted(redshift, rs.cluster_identifier, say, poll=poll)
+    delete_parameter_group(redshift, rs.parameter_group, say)
 
 
 def write_env(path, values: dict[str, str]) -> None:

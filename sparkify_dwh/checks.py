@@ -8,6 +8,28 @@ from datetime import UTC, datetime
 from . import sqlfiles
 
 SAMPLE = 5
+STAGING_LOST = "SELECT (SELECT COUNT(*) FROM star_loads), (SELECT COUNT(*) FROM load_files)"
+
+
+class StagingLost(RuntimeError):
+    """Staging and its ledger are empty while the star reflects earlier loads; the message says what to run."""
+
+
+def staging_lost(conn) -> str | None:
+    """Why staging cannot be read as it stands, or None. On PostgreSQL staging, its ledger and the rows
+    removed since the last transform are UNLOGGED tables, which the server empties when it restarts after
+    a crash (kill -9, an OOM kill, a container stopped without grace); the star tables are logged and
+    stay. The next load restages every file from the sources and rebuilds the star from them."""
+    with conn.cursor() as cur:
+        cur.execute(STAGING_LOST)
+        loads, files = cur.fetchone()
+    conn.rollback()
+    if loads and not files:
+        return (f"staging is empty and so is its ledger, while the star reflects {loads} earlier load(s): the "
+                "database server was stopped uncleanly (a crash, kill -9, an out-of-memory kill), and PostgreSQL "
+                "empties the staging tables, which are unlogged, when it restarts. The star tables are intact. "
+                "Run make load: it restages every file from the sources and rebuilds the star from them")
+    return None
 
 
 @dataclass(frozen=True)

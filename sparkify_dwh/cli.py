@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 from . import db
 from .aws import AwsError
+from .checks import StagingLost
 from .config import Settings, SettingsError, load_settings
 from .migrations import MigrationError
 from .sources import SourceError
 from .staging import LedgerMoving, TooManyErrors
 from .warehouses.base import StagingError
 
-KNOWN = (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError, StagingError, LedgerMoving)
+KNOWN = (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError, StagingError, LedgerMoving,
+         StagingLost)
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

@@ -13,8 +13,13 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "sql"
+PACKAGE = Path(__file__).resolve().parent
+# A clone runs from its source tree (sql/ and bin/ beside the package, settings and data in the clone);
+# an installed wheel (the image) carries sql/ and bin/ inside the package and works in the current folder.
+SOURCE_TREE = (PACKAGE.parent / "pyproject.toml").is_file() and (PACKAGE.parent / "sql").is_dir()
+ROOT = PACKAGE.parent if SOURCE_TREE else Path.cwd()
+SQL_DIR = PACKAGE.parent / "sql" if SOURCE_TREE else PACKAGE / "sql"
+BIN_DIR = PACKAGE.parent / "bin" if SOURCE_TREE else PACKAGE / "bin"
 ENV_EXAMPLE = "env.example"
 
 
@@ -91,6 +96,7 @@ class Settings:
     statement_timeout_ms: int
     traceback: bool
     pgdata: Path
+    embedded_stop: bool
     demo_dir: Path
     demo_events: int
     demo_songs: int
@@ -114,9 +120,11 @@ class Settings:
 WAREHOUSES = ("postgres", "redshift")
 
 
-def load_settings(env_file: Path | None = None) -> Settings:
-    """Settings from the environment over `.env` (or the file named by ENV_FILE)."""
+def load_settings(env_file: Path | None = None, overrides: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment over `.env` (or the file named by ENV_FILE), and `overrides` over both
+    (an empty value unsets a setting)."""
     values = _env(env_file or Path(os.environ.get("ENV_FILE") or ROOT / ".env"))
+    values.update(overrides or {})
     warehouse = _text(values, "WAREHOUSE", "postgres").lower()
     if warehouse not in WAREHOUSES:
         raise SettingsError(f"WAREHOUSE={warehouse!r}: expected postgres or redshift (see {ENV_EXAMPLE})")
@@ -138,6 +146,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         statement_timeout_ms=int(timeout * 1000),
         traceback=_flag(values, "TRACEBACK"),
         pgdata=Path(_text(values, "PGDATA_DIR") or ROOT / ".pgdata"),
+        embedded_stop=_flag(values, "EMBEDDED_STOP"),
         demo_dir=demo_dir,
         demo_events=_int(values, "DEMO_EVENTS", 20000),
         demo_songs=_int(values, "DEMO_SONGS", 2000),
@@ -170,6 +179,14 @@ NODE_TYPES = {
     "dc2.8xlarge": NodeType(16, (2, 128), retired=True),
 }
 SSL_MODES = ("require", "verify-ca", "verify-full")
+# Redshift Serverless (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html): "You can
+# set this value to 4 RPUs, or multiples of 8 at 8 or above (8, 16, 24...512)"; 4 is the smallest. The
+# usage limit is RPU-hours a day (CreateUsageLimit: period daily, breachAction deactivate): 12 is three
+# hours of 4 RPUs a day, about $4.50 at $0.375 an RPU-hour.
+SERVERLESS_BASE_CAPACITY = 4
+SERVERLESS_USAGE_LIMIT = 12
+SERVERLESS_PARTS = 8
+
 # The longest part URI is STAGING_PREFIX + "/<load id>.<attempt>/events/part-NNNN.json.gz" (52 characters);
 # sys_load_error_detail.file_name is character(256), and a cut name would lose its rejects.
 STAGING_PREFIX_LIMIT = 200
@@ -193,6 +210,19 @@ class RedshiftSettings:
     role_arn: str | None
     region: str
     sslmode: str
+    workgroup: str | None = None  # set: Redshift Serverless (this workgroup); unset: the provisioned cluster
+    namespace: str | None = None
+    base_capacity: int = SERVERLESS_BASE_CAPACITY
+    usage_limit: int = SERVERLESS_USAGE_LIMIT
+
+    @property
+    def serverless(self) -> bool:
+        return self.workgroup is not None
+
+    @property
+    def name(self) -> str:
+        """The warehouse's name, which names what is made for it: the workgroup, else the cluster."""
+        return self.workgroup or self.cluster_identifier
 
     @property
     def parameter_group(self) -> str:
@@ -200,11 +230,14 @@ class RedshiftSettings:
 
     @property
     def security_group(self) -> str:
-        return f"{self.cluster_identifier}-access"
+        return f"{self.name}-access"
 
     @property
     def slices(self) -> int:
-        """Default slices per node times nodes: how many parts a load writes (a multiple of it)."""
+        """How many parts a load writes (a multiple of it): the cluster's default slices per node times its
+        nodes. Serverless publishes no slice count: SERVERLESS_PARTS."""
+        if self.serverless:
+            return SERVERLESS_PARTS
         return NODE_TYPES[self.node_type].slices * self.node_count
 
     def require_staging(self) -> str:
@@ -274,7 +307,27 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
     if sslmode not in SSL_MODES:
         raise SettingsError(f"REDSHIFT_SSLMODE={sslmode!r}: expected one of {', '.join(SSL_MODES)} "
                             f"(see {ENV_EXAMPLE})")
+    workgroup = _text(values, "REDSHIFT_WORKGROUP").lower() or None
+    namespace = None
+    for key, value in (("REDSHIFT_WORKGROUP", workgroup), ("REDSHIFT_NAMESPACE", _text(values, "REDSHIFT_NAMESPACE"))):
+        # CreateWorkgroup/CreateNamespace: 3-64 characters, lowercase letters, digits and hyphens
+        if value and not re.fullmatch(r"[a-z0-9-]{3,64}", value.lower()):
+            raise SettingsError(f"{key}={value!r}: 3 to 64 lowercase letters, digits and hyphens (see {ENV_EXAMPLE})")
+    if workgroup:
+        namespace = (_text(values, "REDSHIFT_NAMESPACE") or workgroup).lower()
+    base = _int(values, "BASE_CAPACITY", SERVERLESS_BASE_CAPACITY)
+    if not (base == 4 or (8 <= base <= 1024 and base % 8 == 0)):
+        raise SettingsError(f"BASE_CAPACITY={base}: 4, or a multiple of 8 from 8 to 512 RPUs (1024 in some "
+                            f"regions) (see {ENV_EXAMPLE})")
+    usage_limit = _int(values, "USAGE_LIMIT_RPU_HOURS", SERVERLESS_USAGE_LIMIT)
+    if usage_limit < 1:
+        raise SettingsError(f"USAGE_LIMIT_RPU_HOURS={usage_limit}: at least 1 RPU-hour a day; the limit is the "
+                            f"cost guardrail and cannot be turned off here (see {ENV_EXAMPLE})")
     return RedshiftSettings(
+        workgroup=workgroup,
+        namespace=namespace,
+        base_capacity=base,
+        usage_limit=usage_limit,
         cluster_identifier=cluster,
         node_type=node_type,
         node_count=node_count,
@@ -282,7 +335,7 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
         db_user=user,
         db_password=password,
         db_port=_int(values, "DB_PORT", 5439),
-        iam_role_name=_text(values, "IAM_ROLE_NAME", f"{cluster}-copy"),
+        iam_role_name=_text(values, "IAM_ROLE_NAME", f"{workgroup or cluster}-copy"),
         staging_prefix=staging,
         publicly_accessible=_flag(values, "PUBLICLY_ACCESSIBLE"),
         allowed_cidr=cidr,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from . import db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
+from . import checks, db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
 from .config import Settings
 from .records import Reject
 from .sources import SourceFile
@@ -103,6 +103,7 @@ def print_load(settings: Settings, out=None) -> None:
     run(errors, () if "STDIN" in errors else example[0])
     run("COMMIT")
 
+    run(checks.STAGING_LOST, note="before the transform: staging lost while the star reflects loads stops it")
     for f, statement in transform.statements(warehouse.caps, settings.full_refresh):
         note = "transform: one transaction, under the load lock" if f is None and statement == lock.LOCK else (
             f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)

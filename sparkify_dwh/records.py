@@ -221,7 +221,8 @@ def events(source: str, data: bytes) -> Iterator[tuple | Reject]:
         if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
             yield Reject(source, number, bad, _raw(line))
             continue
-        if b' "' in line and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
+        # a blank before a closing quote, written as it is or as an escape (\u0020)
+        if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
             yield Reject(source, number, bad, _raw(line))
             continue
         if type(row[_USER_ID]) is int:

@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from . import db, lock, sqlfiles
+from . import checks, db, lock, sqlfiles
 from .warehouses.base import Capabilities
 
 
@@ -57,6 +57,9 @@ def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sql
 def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list[StepResult]:
     """Run every transform file; commit only when all succeeded. `full_refresh`: rebuild the whole star."""
     results = []
+    lost = checks.staging_lost(conn)
+    if lost:
+        raise checks.StagingLost(lost)
     with db.transaction(conn) as cur:
         lock.take(cur, say)
         for statement in caps.transform_setup:

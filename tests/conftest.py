@@ -95,6 +95,13 @@ def database(pg_server):
         yield url
 
 
+@pytest.fixture
+def other_database(pg_server):
+    """A second fresh database, for a test that compares two."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
 # One good event and one song that matches it: the records the fault tests vary.
 GOOD_EVENT = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
               "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",

@@ -41,7 +41,7 @@ class NotRedshift(AssertionError):
 _COPY = re.compile(r"^\s*COPY\s+(\w+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
 _TABLE_ATTRIBUTES = re.compile(r"\)\s*\n\s*(DISTSTYLE|DISTKEY|SORTKEY)[^;]*$", re.S)
 _LIKE_ERRORS = re.compile(r"\bFROM\s+sys_load_error_detail\b", re.I)
-_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+(\w+)\s*$", re.I)
+_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+(\w+)\s+TO\s+100\s+PERCENT\s*$", re.I)
 
 
 def _s3_get(s3, uri: str) -> bytes:

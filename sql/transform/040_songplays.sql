@@ -5,8 +5,10 @@
 -- source file, then line) gives its columns; the copies are told apart in time order (ts first), the
 -- order staging is already in, so the sort costs little. The song is the one whose title, artist
 -- name and duration equal the event's song, artist and length (titles and names without trailing
--- blanks, as Redshift compares text anyway); when several do, the lowest song_id. Plays without a
--- match keep NULL song and artist. scope_times keeps the start times the plays in scope had before,
+-- blanks, as Redshift compares text anyway); when several do, the lowest song_id, and of its copies
+-- the one read first: a total order, as ROW_NUMBER numbers ties "nondeterministically" (Redshift's
+-- ROW_NUMBER page), and the same input must give the same star. Plays without a match keep NULL
+-- song and artist. scope_times keeps the start times the plays in scope had before,
 -- for 070_time.sql (their start times now are those of scope_events). The plays in scope are found
 -- through the start times they span.
 DROP TABLE IF EXISTS scope_times;
@@ -115,7 +117,9 @@ LEFT JOIN (
             duration,
             song_id,
             artist_id,
-            ROW_NUMBER() OVER (PARTITION BY RTRIM(title), RTRIM(artist_name), duration ORDER BY song_id) AS pick
+            ROW_NUMBER() OVER (
+                PARTITION BY RTRIM(title), RTRIM(artist_name), duration ORDER BY song_id, source_file, source_line
+            ) AS pick
         FROM staging_songs
     ) AS ranked
     WHERE ranked.pick = 1

@@ -44,11 +44,12 @@ LEFT JOIN (
 DELETE FROM user_levels
 WHERE (SELECT run.rebuild FROM transform_run AS run) = 1;
 
+-- USING names its table without an alias: Redshift's DELETE grammar shows none ("USING table_name")
 DELETE FROM user_levels
-USING redo_from AS r
+USING redo_from
 WHERE
-    user_levels.user_id = r.user_id
-    AND (r.period_from IS NULL OR user_levels.valid_from >= r.period_from);
+    user_levels.user_id = redo_from.user_id
+    AND (redo_from.period_from IS NULL OR user_levels.valid_from >= redo_from.period_from);
 
 INSERT INTO user_levels (user_id, level, valid_from, valid_to)
 SELECT

@@ -7,11 +7,13 @@ assumed rather than proved, rejects that differed between warehouses, parts left
 """
 
 import json
+import re
 import uuid
+from contextlib import closing
 
 import boto3
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, fresh_database, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, table_digest
 from redshift_emulator import REAL_CONNECT, EmulatedRedshift
 
 from sparkify_dwh import db, pipeline, sources, staging
@@ -61,8 +63,8 @@ class Rig:
             self.monkeypatch.setenv(key, value)
         return load_settings()
 
-    def load(self, root, **env):
-        return pipeline.load(self.settings(root, **env), quiet=True, say=lambda *_: None)
+    def load(self, root, say=lambda *_: None, **env):
+        return pipeline.load(self.settings(root, **env), quiet=True, say=say)
 
     def load_postgres(self, root, **env):
         return pipeline.load(self.settings(root, warehouse="postgres", **env), quiet=True, say=lambda *_: None)
@@ -70,12 +72,6 @@ class Rig:
     def staged_objects(self) -> list[str]:
         bucket, prefix = sources.split_s3(self.staging + "/")
         return [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
-
-
-@pytest.fixture
-def other_database(pg_server):
-    with fresh_database(pg_server) as url:
-        yield url
 
 
 @pytest.fixture
@@ -387,9 +383,32 @@ def test_after_a_load_that_deleted_much_the_tables_are_vacuumed_and_analyzed(rig
     assert "ANALYZE songplays" in first and not [s for s in first if s.startswith("VACUUM")]  # nothing deleted
     rig.events.clear()
     rig.load(small_dataset, FULL_REFRESH="1")  # deletes every star row, then inserts them again
-    assert {"VACUUM DELETE ONLY songplays", "VACUUM DELETE ONLY time", "ANALYZE users"} <= set(rig.events)
+    vacuum = "VACUUM DELETE ONLY songplays TO 100 PERCENT"
+    assert {vacuum, "VACUUM DELETE ONLY time TO 100 PERCENT", "ANALYZE users"} <= set(rig.events)
     lock = rig.events.index("LOCK TABLE load_lock", rig.events.index("DELETE FROM star_loads") - 5)
-    assert rig.events.index("VACUUM DELETE ONLY songplays") > rig.events.index("COMMIT", lock)  # after the commit
+    assert rig.events.index(vacuum) > rig.events.index("COMMIT", lock)  # after the commit
+
+
+def test_a_table_the_loading_user_does_not_own_is_reported_not_vacuumed(rig, small_dataset, conn):
+    # VACUUM by a user without the table's permissions "completes successfully but has no effect"
+    rig.load(small_dataset)
+    with conn.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS someone_else")
+        cur.execute("CREATE ROLE someone_else")
+        cur.execute("ALTER TABLE time OWNER TO someone_else")
+    conn.commit()
+    try:
+        rig.events.clear()
+        said = []
+        rig.load(small_dataset, FULL_REFRESH="1", say=said.append)
+        assert "VACUUM DELETE ONLY songplays TO 100 PERCENT" in rig.events
+        assert "VACUUM DELETE ONLY time TO 100 PERCENT" not in rig.events
+        assert any("time is owned by someone_else" in line for line in said)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("ALTER TABLE time OWNER TO CURRENT_USER")
+            cur.execute("DROP ROLE someone_else")
+        conn.commit()
 
 
 def test_incremental_loads_give_the_same_star_on_redshift_as_on_postgres(rig, tmp_path, conn):
@@ -414,3 +433,26 @@ def test_incremental_loads_give_the_same_star_on_redshift_as_on_postgres(rig, tm
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM user_levels WHERE user_id = '10'")
         assert cur.fetchone()[0] >= 2  # a tier change went through
+
+
+SYSTEM_VIEWS = re.compile(r"\b(stl|stv|svl|svcs)_\w+", re.I)
+
+
+def test_on_serverless_the_load_verify_and_report_run_without_cluster_views_or_slices(rig, small_dataset, conn):
+    # Serverless has no STL, STV, SVL or SVCS views and no slices to count; the workgroup names the warehouse
+    from sparkify_dwh import checks, report, warehouses
+
+    settings = rig.settings(small_dataset, REDSHIFT_WORKGROUP="sparkify-sls")
+    assert settings.redshift.serverless and settings.redshift.slices == 8
+    summary = pipeline.load(settings, quiet=True, say=lambda *_: None)
+    assert summary.tables["songplays"] > 0
+    warehouse = warehouses.of(settings)
+    with closing(warehouse.connect()) as cluster:
+        assert all(r.passed for r in checks.run(cluster, warehouse.caps.dialect))
+        answers = report.run(cluster, warehouse.caps.dialect)
+    assert answers and all(a.rows for a in answers)
+    parts_sent = [s for s in rig.events if s.startswith("uploaded")]
+    assert parts_sent
+    assert [s for s in rig.events if SYSTEM_VIEWS.search(s)] == []
+    rig.load_postgres(small_dataset)
+    same_everywhere(rig, conn)

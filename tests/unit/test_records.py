@@ -57,6 +57,7 @@ def test_blank_lines_and_empty_files_hold_no_records():
         (b'{"ts":1,"userId":"10 "}', "`$.userId` ends with a blank"),
         (b'{"ts":1, "page": "NextSong "}', "`$.page` ends with a blank"),
         (b'{"ts":1,"level":"paid "}', "`$.level` ends with a blank"),
+        (b'{"ts":1,"userId":"39\\u0020"}', "`$.userId` ends with a blank"),  # the blank written as an escape
         (b'{"ts":1,"gender":"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x"}',
          "`$.gender` is 17 bytes of UTF-8, longer than its column (at most 16)"),
         (b'{"ts":1,"gender":"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9x"}', "is 17 bytes of UTF-8"),

@@ -13,7 +13,7 @@ from redshift_rules import problems
 
 from sparkify_dwh import records, sqlfiles, staging
 from sparkify_dwh.config import SettingsError
-from sparkify_dwh.warehouses.redshift import copy, rejects
+from sparkify_dwh.warehouses.redshift import copy, maintenance, rejects
 
 TARGET = copy.Target("s3://stage-bucket/loads", "20260101T000000-abcdef12", "20260101T000000-abcdef12",
                      "arn:aws:iam::123456789012:role/sparkify-dwh-copy", "us-west-2")
@@ -38,6 +38,10 @@ GENERATED = {
     "songs": copy.stage_copy("songs", TARGET, 0),
     "loaded": copy.LOADED,
     "rejects": rejects.READ % "'s3://stage-bucket/loads/x/%'",
+    "vacuum": maintenance.VACUUM.format(table="songplays"),
+    "analyze": maintenance.ANALYZE.format(table="songplays"),
+    "owner": maintenance.OWNER % "'songplays'",
+    "who": maintenance.WHO,
 }
 
 
@@ -45,6 +49,16 @@ GENERATED = {
 def test_generated_statements_parse_as_redshift_and_break_no_rule(name):
     assert _parses(GENERATED[name] + ";")
     assert problems(GENERATED[name]) == []
+
+
+@pytest.mark.parametrize(("deleted", "rows_now", "vacuum"), [(0, 100, False), (5, 100, False), (6, 100, True),
+                                                            (100, 0, True), (100, 100, True)])
+def test_a_vacuum_follows_a_delete_of_five_percent_of_the_rows_held(deleted, rows_now, vacuum):
+    # the share is of the rows the table held: the live ones and those the load marked deleted (5 of 105 is
+    # under 5 %, where DELETE ONLY's default of 95 % would leave nothing to do)
+    sent = maintenance.statements("songplays", deleted, rows_now)
+    assert sent[0] == "ANALYZE songplays"
+    assert (sent[1:] == ["VACUUM DELETE ONLY songplays TO 100 PERCENT"]) is vacuum
 
 
 def test_the_events_copy_names_its_jsonpaths_role_and_options():

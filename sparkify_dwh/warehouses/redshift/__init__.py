@@ -149,7 +149,8 @@ class Redshift(Postgres):
     def describe(self) -> str:
         rs = self.settings.redshift
         if not rs.host:
-            return f"cluster {rs.cluster_identifier} (REDSHIFT_HOST not set yet: make provision writes it)"
+            what = f"workgroup {rs.workgroup}" if rs.serverless else f"cluster {rs.cluster_identifier}"
+            return f"{what} (REDSHIFT_HOST not set yet: make provision writes it)"
         return f"{connection.where(rs)} (sslmode={rs.sslmode})"
 
     def psql(self) -> tuple[list[str], dict[str, str]]:
@@ -166,13 +167,15 @@ class Redshift(Postgres):
 
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
-        out = []
+        out = [(maintenance.WHO, (), "after the load commits, in autocommit")]
         for n, table in enumerate(transform.STAR_TABLES):
             out += [(maintenance.COUNT.format(table=table), (),
                      "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),
                     (maintenance.ANALYZE.format(table=table), (), None),
-                    (maintenance.VACUUM.format(table=table), (),
-                     f"when the load deleted {share} of the table's rows or more" if n == 0 else None)]
+                    (maintenance.OWNER, (table,),
+                     f"when the load deleted {share} of the table's rows or more" if n == 0 else None),
+                    (maintenance.VACUUM.format(table=table), (), "when the loading user owns the table" if n == 0
+                     else None)]
         return out
 
     @property

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from ... import db
+from ... import db, serverless
 from ...aws import client, describe_cluster
 from ...config import RedshiftSettings, Settings, SettingsError
 
@@ -24,9 +24,13 @@ class QuotingError(db.DatabaseError):
 
 
 def master_password(rs: RedshiftSettings, secrets=None, redshift=None) -> str:
-    """DB_PASSWORD, or the password Redshift keeps in Secrets Manager for the cluster."""
+    """DB_PASSWORD, or the password Redshift keeps in Secrets Manager for the cluster or, on Serverless, for
+    the namespace's admin (read with GetNamespace: no DescribeClusters and no STL/STV view on Serverless)."""
     if rs.db_password:
         return rs.db_password
+    if rs.serverless:
+        return serverless.admin_password(redshift or client("redshift-serverless", rs.region),
+                                         secrets or client("secretsmanager", rs.region), rs)
 
     redshift = redshift or client("redshift", rs.region)
     cluster = describe_cluster(redshift, rs.cluster_identifier)

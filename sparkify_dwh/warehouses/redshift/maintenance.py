@@ -5,9 +5,14 @@ An incremental load replaces rows with DELETE + INSERT. Redshift marks deleted r
 VACUUM ("Amazon Redshift automatically performs a DELETE ONLY vacuum in the background" on its own
 schedule, pausing under load); until then every scan reads them too. So when a load deleted at least
 VACUUM_SHARE of a table (a FULL_REFRESH, a big re-delivery), the loader runs VACUUM DELETE ONLY on it at
-once; smaller deletions it leaves to the automatic vacuum. ANALYZE runs on every table the load changed
-(Redshift skips it when fewer than analyze_threshold_percent of the rows changed, so it costs little).
-Both need the table's owner, which the loader is, as it created the tables. VACUUM cannot run inside a
+once, TO 100 PERCENT (by default DELETE ONLY stops once "at least 95 percent of the remaining rows are
+not marked for deletion", which can be no work at all just past the share); smaller deletions it leaves
+to the automatic vacuum. ANALYZE runs on every table the load changed (Redshift skips it when fewer than
+analyze_threshold_percent of the rows changed, so it costs little).
+VACUUM needs the table's owner (or a superuser, or the VACUUM privilege), and a user without it gets
+no error: "the operation completes successfully but has no effect". So the owner is read first
+(pg_tables, a catalog query of its own), and a table the loading user does not own is reported, not
+counted as vacuumed: the owner runs the VACUUM, or the automatic one does. VACUUM cannot run inside a
 transaction block ("You can't run VACUUM within a transaction block") and only one runs at a time on a
 cluster ("If you attempt to run multiple vacuum operations concurrently, Amazon Redshift returns an
 error"), so it runs after the load commits, in autocommit, and a refusal is reported, not fatal: the
@@ -25,12 +30,17 @@ from ...transform import changes
 VACUUM_SHARE = 0.05
 COUNT = "SELECT COUNT(*) FROM {table}"
 ANALYZE = "ANALYZE {table}"
-VACUUM = "VACUUM DELETE ONLY {table}"
+VACUUM = "VACUUM DELETE ONLY {table} TO 100 PERCENT"
+# the owners of the tables of that name (in any schema: CURRENT_SCHEMA is a leader-node function, kept out)
+OWNER = "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename = %s"
+WHO = "SELECT CURRENT_USER"
 
 
 def statements(table: str, deleted: int, rows_now: int) -> list[str]:
+    """ANALYZE; and VACUUM when the rows deleted were VACUUM_SHARE or more of the rows the table held
+    (the live ones and those marked deleted)."""
     out = [ANALYZE.format(table=table)]
-    if deleted and deleted >= VACUUM_SHARE * max(rows_now, 1):
+    if deleted and deleted >= VACUUM_SHARE * (rows_now + deleted):
         out.append(VACUUM.format(table=table))
     return out
 
@@ -42,10 +52,20 @@ def run(conn, results, say: Callable[[str], None] = print) -> list[str]:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
+            cur.execute(WHO)
+            (user,) = cur.fetchone()
             for table, (_, deleted) in sorted(changes(results).items()):
                 cur.execute(COUNT.format(table=table))
                 (rows_now,) = cur.fetchone()
                 for statement in statements(table, deleted, rows_now):
+                    if statement.startswith("VACUUM"):
+                        cur.execute(OWNER, (table,))
+                        owners = [row[0] for row in cur.fetchall()]
+                        if owners != [user]:
+                            owner = " and ".join(map(str, owners)) or "nobody"
+                            say(f"{statement}: not run, {table} is owned by {owner}, not by {user}, and VACUUM by "
+                                "anyone else does nothing; its owner may run it, or the automatic vacuum will")
+                            continue
                     try:
                         cur.execute(statement)
                         ran.append(statement)
