@@ -164,7 +164,7 @@ def test_a_second_provision_reuses_everything_and_restores_the_usage_limit(clien
         done = provisioning.provision(s, say=lambda _: None, clients=clients, poll=0)
         stub.assert_no_pending_responses()
     assert done.staging_prefix is None  # STAGING_PREFIX was given: no bucket made
-    assert clients.s3.list_buckets()["Buckets"] == []
+    assert not bucket.exists(clients.s3, f"{WG}-staging-{ACCOUNT}-us-west-2")
 
 
 def test_where_four_rpus_are_refused_the_workgroup_gets_eight(clients, settings):
