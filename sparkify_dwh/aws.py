@@ -23,10 +23,13 @@ PARAMETER_GROUP_FAMILY = "redshift-1.0"
 ROLE_POLICY_NAME = "s3-sources-and-staging"
 TAGS = [{"Key": "project", "Value": "sparkify-dwh"}]
 
+# Redshift Serverless asks for both principals ("redshift-serverless.amazonaws.com and redshift.amazonaws.com
+# as principal service names", Redshift Serverless IAM roles); a provisioned cluster uses the second.
+REDSHIFT_PRINCIPALS = ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]
 ASSUME_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {"Effect": "Allow", "Principal": {"Service": REDSHIFT_PRINCIPALS}, "Action": "sts:AssumeRole"}
     ],
 }
 
@@ -151,11 +154,26 @@ def delete_parameter_group(redshift, name: str, say: Callable[[str], None]) -> N
 
 
 def default_vpc(ec2) -> tuple[str, str]:
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise AwsError("this region has no default VPC: create one (aws ec2 create-default-vpc) or choose "
                        "another AWS_REGION")
     return vpcs[0]["VpcId"], vpcs[0]["CidrBlock"]
+
+
+def default_subnets(ec2, region: str) -> list[str]:
+    """The default VPC's default subnets, for a Serverless workgroup, which needs "three subnets in three
+    different Availability Zones" (two zones in us-west-1); an explicit error where there are fewer."""
+    vpc_id, _ = default_vpc(ec2)
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                            {"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    zones = {s["AvailabilityZone"] for s in subnets}
+    needed = 2 if region == "us-west-1" else 3
+    if len(zones) < needed:
+        raise AwsError(f"the default VPC in {region} has subnets in {len(zones)} Availability Zone(s); a Serverless "
+                       f"workgroup needs {needed}: add default subnets (aws ec2 create-default-subnet "
+                       "--availability-zone ...) or choose another AWS_REGION")
+    return sorted(s["SubnetId"] for s in subnets)
 
 
 def _find_group(ec2, name: str, vpc_id: str | None = None) -> dict | None:

@@ -319,6 +319,10 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
     if not (base == 4 or (8 <= base <= 1024 and base % 8 == 0)):
         raise SettingsError(f"BASE_CAPACITY={base}: 4, or a multiple of 8 from 8 to 512 RPUs (1024 in some "
                             f"regions) (see {ENV_EXAMPLE})")
+    port = _int(values, "DB_PORT", 5439)
+    if workgroup and not (5431 <= port <= 5455 or 8191 <= port <= 8215):
+        raise SettingsError(f"DB_PORT={port}: a Serverless workgroup listens on 5431-5455 or 8191-8215 "
+                            f"(see {ENV_EXAMPLE})")
     usage_limit = _int(values, "USAGE_LIMIT_RPU_HOURS", SERVERLESS_USAGE_LIMIT)
     if usage_limit < 1:
         raise SettingsError(f"USAGE_LIMIT_RPU_HOURS={usage_limit}: at least 1 RPU-hour a day; the limit is the "

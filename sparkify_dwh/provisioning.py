@@ -53,9 +53,9 @@ def cost(rs: RedshiftSettings) -> tuple[str, str]:
     """(what it costs running, what it costs idle), in words."""
     if rs.serverless:
         hourly = rs.base_capacity * RPU_HOURLY
-        return (f"${hourly:.2f} an hour while queries run ({rs.base_capacity} RPUs at ${RPU_HOURLY}/RPU-hour, per "
-                f"second, 60 s at least), at most ${rs.usage_limit * RPU_HOURLY:.2f} a day "
-                f"(the {rs.usage_limit} RPU-hour limit)",
+        return (f"from ${hourly:.2f} an hour while queries run ({rs.base_capacity} RPUs at ${RPU_HOURLY}/RPU-hour, "
+                f"per second, 60 s at least; more if it scales up for a heavy query), at most "
+                f"${rs.usage_limit * RPU_HOURLY:.2f} a day (the {rs.usage_limit} RPU-hour daily limit)",
                 f"$0 for compute while idle; storage ${STORAGE_GB_MONTH}/GB-month")
     hourly = NODE_HOURLY[rs.node_type] * rs.node_count
     return (f"${hourly:.3f} an hour ({rs.node_count} x {rs.node_type}), ${hourly * 24:.2f} a day",
@@ -84,7 +84,8 @@ def provision(settings: Settings, say=print, clients: Clients | None = None, pol
     group_id = aws.ensure_security_group(clients.ec2, rs.security_group, rs.db_port, cidr, say)
     if rs.serverless:
         serverless.ensure_namespace(clients.serverless, rs, role_arn, say)
-        serverless.ensure_workgroup(clients.serverless, rs, group_id, say)
+        subnets = aws.default_subnets(clients.ec2, rs.region)
+        serverless.ensure_workgroup(clients.serverless, rs, group_id, subnets, say)
         workgroup = serverless.wait_available(clients.serverless, rs, say, poll=poll)
         serverless.ensure_usage_limit(clients.serverless, rs, workgroup["workgroupArn"], say)
         endpoint = workgroup["endpoint"]

@@ -71,7 +71,8 @@ def _role_arns(namespace: dict) -> list[str]:
     return out
 
 
-def ensure_workgroup(client, rs: RedshiftSettings, group_id: str, say: Callable[[str], None]) -> dict:
+def ensure_workgroup(client, rs: RedshiftSettings, group_id: str, subnets: list[str],
+                     say: Callable[[str], None]) -> dict:
     workgroup = get_workgroup(client, rs.workgroup)
     if workgroup is not None:
         say(f"workgroup {rs.workgroup}: exists ({workgroup['status']}), reused")
@@ -81,7 +82,8 @@ def ensure_workgroup(client, rs: RedshiftSettings, group_id: str, say: Callable[
                 f"{rs.publicly_accessible}; change it in the console or tear down and provision again")
         return workgroup
     request = {"workgroupName": rs.workgroup, "namespaceName": rs.namespace, "baseCapacity": rs.base_capacity,
-               "publiclyAccessible": rs.publicly_accessible, "securityGroupIds": [group_id], "port": rs.db_port,
+               "publiclyAccessible": rs.publicly_accessible, "securityGroupIds": [group_id], "subnetIds": subnets,
+               "port": rs.db_port,
                "configParameters": REQUIRE_SSL, "tags": SERVERLESS_TAGS}
     try:
         workgroup = client.create_workgroup(**request)["workgroup"]

@@ -91,7 +91,7 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     trust = role["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     (statement,) = trust["Statement"]
-    assert statement["Principal"] == {"Service": "redshift.amazonaws.com"}
+    assert statement["Principal"] == {"Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]}
     assert statement["Action"] == "sts:AssumeRole"
     assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
     policy = iam.get_role_policy(RoleName=ROLE, PolicyName="s3-sources-and-staging")["PolicyDocument"]

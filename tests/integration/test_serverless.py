@@ -43,6 +43,15 @@ def workgroup(status="AVAILABLE", capacity=4, endpoint=True, public=False):
     return {"workgroup": out}
 
 
+def default_subnets(clients) -> list[str]:
+    """moto's default VPC's default subnets, one per Availability Zone."""
+    vpc = clients.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = clients.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                    {"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    assert len({s["AvailabilityZone"] for s in subnets}) >= 3
+    return sorted(s["SubnetId"] for s in subnets)
+
+
 def not_found(stub, method, **params):
     stub.add_client_error(method, "ResourceNotFoundException", http_status_code=400, expected_params=params)
 
@@ -82,7 +91,8 @@ def test_serverless_provision_then_teardown_sends_these_requests_in_order(client
         not_found(stub, "get_workgroup", workgroupName=WG)
         stub.add_response("create_workgroup", workgroup("CREATING", endpoint=False), expected_params={
             "workgroupName": WG, "namespaceName": NS, "baseCapacity": 4, "publiclyAccessible": False,
-            "securityGroupIds": [ANY], "port": 5439, "configParameters": REQUIRE_SSL, "tags": TAGS})
+            "securityGroupIds": [ANY], "subnetIds": default_subnets(clients), "port": 5439,
+            "configParameters": REQUIRE_SSL, "tags": TAGS})
         stub.add_response("get_namespace", namespace(), expected_params={"namespaceName": NS})
         stub.add_response("get_workgroup", workgroup("CREATING", endpoint=False), expected_params={"workgroupName": WG})
         stub.add_response("get_namespace", namespace(), expected_params={"namespaceName": NS})
@@ -116,7 +126,7 @@ def test_serverless_provision_then_teardown_sends_these_requests_in_order(client
     (group,) = clients.ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": [f"{WG}-access"]}])["SecurityGroups"]
     assert [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]] == ["172.31.0.0/16"]
-    assert any(line.startswith("cost      $1.50 an hour while queries run") and "$0 for compute while idle" in line
+    assert any(line.startswith("cost      from $1.50 an hour while queries run") and "$0 for compute while idle" in line
                for line in said)
     s3.put_object(Bucket=name, Key="loads/x/part-0000.json.gz", Body=b"left by a killed load")
 
@@ -170,14 +180,16 @@ def test_a_second_provision_reuses_everything_and_restores_the_usage_limit(clien
 def test_where_four_rpus_are_refused_the_workgroup_gets_eight(clients, settings):
     said = []
     s = settings(STAGING_PREFIX="s3://my-own-bucket/stage")
+    subnets = ["subnet-1", "subnet-2", "subnet-3"]
     request = {"workgroupName": WG, "namespaceName": NS, "baseCapacity": 4, "publiclyAccessible": False,
-               "securityGroupIds": [ANY], "port": 5439, "configParameters": REQUIRE_SSL, "tags": TAGS}
+               "securityGroupIds": [ANY], "subnetIds": subnets, "port": 5439, "configParameters": REQUIRE_SSL,
+               "tags": TAGS}
     with Stubber(clients.serverless) as stub:
         not_found(stub, "get_workgroup", workgroupName=WG)
         stub.add_client_error("create_workgroup", "ValidationException", "base capacity 4 is not supported",
                               expected_params=request)
         stub.add_response("create_workgroup", workgroup(capacity=8), expected_params={**request, "baseCapacity": 8})
-        provisioning.serverless.ensure_workgroup(clients.serverless, s.redshift, "sg-1", said.append)
+        provisioning.serverless.ensure_workgroup(clients.serverless, s.redshift, "sg-1", subnets, said.append)
         stub.assert_no_pending_responses()
     assert "4 RPUs refused in us-west-2; 8 RPUs instead" in said[0]
 
@@ -191,6 +203,22 @@ def test_the_password_on_serverless_is_the_namespace_s_managed_secret(clients, s
         stub.add_response("get_namespace", namespace(secret=arn), expected_params={"namespaceName": NS})
         assert connection.master_password(s.redshift, secrets=secrets, redshift=clients.serverless) == "Managed9pw"
         stub.assert_no_pending_responses()
+
+
+def test_a_default_vpc_with_subnets_in_two_zones_is_refused_before_any_workgroup():
+    ec2 = boto3.client("ec2", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_vpcs", {"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "172.31.0.0/16"}]})
+        stub.add_response("describe_subnets", {"Subnets": [
+            {"SubnetId": "subnet-a", "AvailabilityZone": "us-west-2a"},
+            {"SubnetId": "subnet-b", "AvailabilityZone": "us-west-2b"}]})
+        with pytest.raises(provisioning.aws.AwsError, match="needs 3"):
+            provisioning.aws.default_subnets(ec2, "us-west-2")
+
+
+def test_a_serverless_port_outside_its_ranges_is_refused(settings):
+    with pytest.raises(provisioning.aws.SettingsError, match="5431-5455 or 8191-8215"):
+        settings(DB_PORT="5400").redshift  # noqa: B018
 
 
 def test_status_shows_state_age_and_cost(clients, settings):

@@ -41,7 +41,6 @@ GENERATED = {
     "vacuum": maintenance.VACUUM.format(table="songplays"),
     "analyze": maintenance.ANALYZE.format(table="songplays"),
     "owner": maintenance.OWNER % "'songplays'",
-    "who": maintenance.WHO,
 }
 
 

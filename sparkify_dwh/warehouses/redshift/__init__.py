@@ -167,7 +167,7 @@ class Redshift(Postgres):
 
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
-        out = [(maintenance.WHO, (), "after the load commits, in autocommit")]
+        out = []
         for n, table in enumerate(transform.STAR_TABLES):
             out += [(maintenance.COUNT.format(table=table), (),
                      "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),

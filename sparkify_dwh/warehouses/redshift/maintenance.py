@@ -31,9 +31,10 @@ VACUUM_SHARE = 0.05
 COUNT = "SELECT COUNT(*) FROM {table}"
 ANALYZE = "ANALYZE {table}"
 VACUUM = "VACUUM DELETE ONLY {table} TO 100 PERCENT"
-# the owners of the tables of that name (in any schema: CURRENT_SCHEMA is a leader-node function, kept out)
-OWNER = "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename = %s"
-WHO = "SELECT CURRENT_USER"
+# the owners of the tables of that name (in any schema: CURRENT_SCHEMA is a leader-node function, kept out),
+# each compared with the loading user in SQL (CURRENT_USER may come back as blank-padded CHAR)
+OWNER = ("SELECT DISTINCT tableowner, CASE WHEN tableowner = CURRENT_USER THEN 1 ELSE 0 END FROM pg_tables "
+         "WHERE tablename = %s")
 
 
 def statements(table: str, deleted: int, rows_now: int) -> list[str]:
@@ -52,19 +53,18 @@ def run(conn, results, say: Callable[[str], None] = print) -> list[str]:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(WHO)
-            (user,) = cur.fetchone()
             for table, (_, deleted) in sorted(changes(results).items()):
                 cur.execute(COUNT.format(table=table))
                 (rows_now,) = cur.fetchone()
                 for statement in statements(table, deleted, rows_now):
                     if statement.startswith("VACUUM"):
                         cur.execute(OWNER, (table,))
-                        owners = [row[0] for row in cur.fetchall()]
-                        if owners != [user]:
-                            owner = " and ".join(map(str, owners)) or "nobody"
-                            say(f"{statement}: not run, {table} is owned by {owner}, not by {user}, and VACUUM by "
-                                "anyone else does nothing; its owner may run it, or the automatic vacuum will")
+                        owners = cur.fetchall()
+                        if [mine for _, mine in owners] != [1]:
+                            owner = " and ".join(str(name).strip() for name, _ in owners) or "nobody"
+                            say(f"{statement}: not run, {table} is owned by {owner}, not by the loading user, and "
+                                "VACUUM by anyone else does nothing; its owner may run it, or the automatic vacuum "
+                                "will")
                             continue
                     try:
                         cur.execute(statement)
