@@ -88,14 +88,7 @@ def estimated_cost(rs: config.RedshiftSettings, busy_seconds: float, existed_sec
 def _postgres(settings: config.Settings, data: Path, planted: int, url: str | None) -> config.Settings:
     """`url`, or a database of its own on the embedded PostgreSQL, made afresh."""
     if url is None:
-        admin = embedded.url(settings.pgdata)
-        conn = db.connect_url(admin)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            cur.execute(f"CREATE DATABASE {DATABASE}")
-        conn.close()
-        url = admin.replace("/postgres?", f"/{DATABASE}?")
+        url = db.fresh_database(embedded.url(settings.pgdata), DATABASE)
     return config.load_settings(overrides={"WAREHOUSE": "postgres", "DATABASE_URL": url,
                                            "SONG_DATA": str(data / "song_data"), "LOG_DATA": str(data / "log_data"),
                                            "MAX_ERRORS": str(planted), "FULL_REFRESH": "1"})

@@ -289,17 +289,24 @@ def wait_available(redshift, identifier: str, say, poll: float = 20, timeout: fl
         time.sleep(poll)
 
 
-def wait_deleted(redshift, identifier: str, say, poll: float = 20, timeout: float = 3600) -> None:
+def wait_gone(describe: Callable[[], dict | None], label: str, status: Callable[[dict], str], say,
+              poll: float = 20, timeout: float = 3600) -> None:
+    """Poll `describe` until it finds nothing; `label` names the piece in each progress line."""
     started = time.monotonic()
     while True:
-        cluster = describe_cluster(redshift, identifier)
-        if cluster is None:
-            say(f"cluster   {identifier}: deleted after {_elapsed(started)}")
+        found = describe()
+        if found is None:
+            say(f"{label}: deleted after {_elapsed(started)}")
             return
         if time.monotonic() - started > timeout:
-            raise AwsError(f"cluster {identifier} is still {cluster['ClusterStatus']} after {_elapsed(started)}")
-        say(f"cluster   {identifier}: {cluster['ClusterStatus']}, waiting ({_elapsed(started)})")
+            raise AwsError(f"{' '.join(label.split())} is still {status(found)} after {_elapsed(started)}")
+        say(f"{label}: {status(found)}, waiting ({_elapsed(started)})")
         time.sleep(poll)
+
+
+def wait_deleted(redshift, identifier: str, say, poll: float = 20, timeout: float = 3600) -> None:
+    wait_gone(lambda: describe_cluster(redshift, identifier), f"cluster   {identifier}",
+              lambda cluster: cluster["ClusterStatus"], say, poll, timeout)
 
 
 def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say) -> dict:

@@ -378,18 +378,6 @@ def dataset(root: Path, events: int, songs: int, seed: int, say=print) -> Path:
     return out
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    conn = db.connect_url(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
-
-
 def _drop_database(admin_url: str, name: str) -> None:
     conn = db.connect_url(admin_url)
     conn.autocommit = True
@@ -496,7 +484,7 @@ def run(
             for name in contenders:
                 say(f"{events:,} events: {name} ...")
                 database = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
-                url = _fresh_database(admin_url, database)
+                url = db.fresh_database(admin_url, database)
                 spec = {"contender": name, "url": url, "events": events, "row_limit": row_limit,
                         "song_data": str(data / "song_data"), "log_data": str(data / "log_data")}
                 env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -106,3 +106,16 @@ def insert(cur, table: str, columns: Sequence[str], rows: Sequence[Sequence]) ->
     for start in range(0, len(rows), INSERT_PAGE):
         page = rows[start:start + INSERT_PAGE]
         cur.execute(insert_sql(table, columns, len(page)), [value for row in page for value in row])
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    """Create database `name` afresh (dropping one of that name) on the server of `admin_url`; its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    conn = connect_url(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))

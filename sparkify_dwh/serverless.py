@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable
 
-from .aws import TAGS, AwsError, _elapsed
+from .aws import TAGS, AwsError, _elapsed, wait_gone
 from .config import RedshiftSettings, SettingsError
 
 SERVERLESS_TAGS = [{"key": t["Key"], "value": t["Value"]} for t in TAGS]  # this API spells its tags lowercase
@@ -137,19 +137,6 @@ def wait_available(client, rs: RedshiftSettings, say, poll: float = 15, timeout:
         time.sleep(poll)
 
 
-def _wait_gone(get, client, name: str, label: str, say, poll: float, timeout: float = 1800) -> None:
-    started = time.monotonic()
-    while True:
-        found = get(client, name)
-        if found is None:
-            say(f"{label} {name}: deleted after {_elapsed(started)}")
-            return
-        if time.monotonic() - started > timeout:
-            raise AwsError(f"{label.strip()} {name} is still {found['status']} after {_elapsed(started)}")
-        say(f"{label} {name}: {found['status']}, waiting ({_elapsed(started)})")
-        time.sleep(poll)
-
-
 def teardown(client, rs: RedshiftSettings, say, poll: float = 15) -> None:
     """The workgroup, then the namespace (which cannot go while a workgroup uses it); no final snapshot."""
     workgroup = get_workgroup(client, rs.workgroup)
@@ -162,7 +149,7 @@ def teardown(client, rs: RedshiftSettings, say, poll: float = 15) -> None:
                 client.delete_usage_limit(usageLimitId=limit["usageLimitId"])
             client.delete_workgroup(workgroupName=rs.workgroup)
             say(f"workgroup {rs.workgroup}: deleting ({len(limits)} usage limit(s) deleted first)")
-        _wait_gone(get_workgroup, client, rs.workgroup, "workgroup", say, poll)
+        wait_gone(lambda: get_workgroup(client, rs.workgroup), f"workgroup {rs.workgroup}", _status, say, poll)
     namespace = get_namespace(client, rs.namespace)
     if namespace is None:
         say(f"namespace {rs.namespace}: not found, nothing to delete")
@@ -170,7 +157,11 @@ def teardown(client, rs: RedshiftSettings, say, poll: float = 15) -> None:
     if namespace["status"] != "DELETING":
         client.delete_namespace(namespaceName=rs.namespace)
         say(f"namespace {rs.namespace}: deleting, no final snapshot (its data goes with it)")
-    _wait_gone(get_namespace, client, rs.namespace, "namespace", say, poll)
+    wait_gone(lambda: get_namespace(client, rs.namespace), f"namespace {rs.namespace}", _status, say, poll)
+
+
+def _status(found: dict) -> str:
+    return found["status"]
 
 
 def admin_password(client, secrets, rs: RedshiftSettings) -> str:

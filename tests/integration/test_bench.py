@@ -3,7 +3,7 @@
 import json
 
 from sparkify_dwh import bench
-from tests.conftest import run_cli
+from conftest import run_cli
 
 
 def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_path):
