@@ -2,8 +2,9 @@
 
 import json
 
-from sparkify_dwh import bench
 from conftest import run_cli
+
+from sparkify_dwh import bench
 
 
 def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_path):

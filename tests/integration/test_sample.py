@@ -86,3 +86,47 @@ def test_same_load_from_s3_gives_the_same_tables(sample, env, database, pg_serve
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def test_a_copy_in_another_folder_with_15_more_plays_adds_only_those_15(sample, env, conn, tmp_path):
+    # the sample, then LOG_DATA switched to a copy of it in another folder, with a file of 15 new plays:
+    # every event arrives twice under other names, and each is still one play
+    import json
+    import shutil
+
+    env.update(SONG_DATA=str(sample / "song_data"), LOG_DATA=str(sample / "log_data"))
+    run_cli("load", env)
+    copy = tmp_path / "elsewhere" / "log_data"
+    shutil.copytree(sample / "log_data", copy)
+    files = sorted(copy.rglob("*.json"))
+    events = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8-sig").splitlines()
+              if line.strip()]
+    plays = [e for e in events if e["page"] == "NextSong" and e["userId"]][:15]
+    (files[0].parent / "2018-11-31-extra-events.json").write_text(
+        "".join(json.dumps(dict(e, ts=e["ts"] + 1)) + "\n" for e in plays))  # 15 plays 1 ms later: new plays
+    env.update(LOG_DATA=str(copy))
+    run_cli("load", env)
+    found = figures(conn)
+    assert found["staging_events"] == 2 * 8056 + 15
+    assert found["songplays"] == 6820 + 15 == 6835
+    assert found["users"] == 96 and found["time"] <= 6813 + 15
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM user_levels")
+        assert cur.fetchone()[0] == 105  # the copies change no one's tier history
+    conn.rollback()
+    assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_a_file_that_disappears_from_the_source_keeps_its_rows(sample, env, conn, tmp_path):
+    import shutil
+
+    logs = tmp_path / "log_data"
+    shutil.copytree(sample / "log_data", logs)
+    env.update(SONG_DATA=str(sample / "song_data"), LOG_DATA=str(logs))
+    run_cli("load", env)
+    before = {t: table_digest(conn, t) for t in STAR}
+    conn.rollback()
+    sorted(logs.rglob("*.json"))[0].unlink()  # expired by a lifecycle rule, say
+    run_cli("load", env)
+    assert {t: table_digest(conn, t) for t in STAR} == before
+    assert figures(conn) == SAMPLE_FIGURES
