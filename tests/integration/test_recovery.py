@@ -50,7 +50,8 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def test_a_server_killed_with_a_foreign_pid_in_its_lock_is_recovered(own_server):
+@pytest.mark.parametrize("verify_first", [False, True], ids=["load-then-verify", "verify-first"])
+def test_a_server_killed_with_a_foreign_pid_in_its_lock_is_recovered(own_server, verify_first):
     env, pgdata = own_server
     first = json.loads(run_cli("load", env, "--json").stdout)["tables"]
     assert first["songplays"] > 0
@@ -63,17 +64,17 @@ def test_a_server_killed_with_a_foreign_pid_in_its_lock_is_recovered(own_server)
         (pgdata / "postmaster.pid").write_text("\n".join([str(squatter.pid)] + lock[1:]) + "\n")
         assert "not its server" in embedded.stale_lock(pgdata)
 
-        # verify comes first: it starts the server, then says plainly why staging is empty and what to run
-        lost = run_cli("verify", env, check=False)
-        assert lost.returncode == 1
-        assert "stopped uncleanly" in lost.stderr  # the stale lock, cleared
-        assert "staging is empty and so is its ledger" in lost.stderr and "Run make load" in lost.stderr
-        assert "connection refused" not in (lost.stdout + lost.stderr).lower()
+        if verify_first:  # it starts the server, then says plainly why staging is empty and what to run
+            lost = run_cli("verify", env, check=False)
+            assert lost.returncode == 1
+            assert "stopped uncleanly" in lost.stderr  # the stale lock, cleared
+            assert "staging is empty and so is its ledger" in lost.stderr and "Run make load" in lost.stderr
+            assert "connection refused" not in (lost.stdout + lost.stderr).lower()
 
-        again = json.loads(run_cli("load", env, "--json").stdout)["tables"]  # restages every file
-        assert again == first  # staging, ledger and star as they were before the crash
-        after = run_cli("verify", env).stdout
-        assert "0 failed" in after
+        load = run_cli("load", env, "--json")  # the next load: restages every file the crash emptied
+        assert ("stopped uncleanly" in load.stderr) is not verify_first
+        assert json.loads(load.stdout)["tables"] == first  # staging, ledger and star as before the crash
+        assert "0 failed" in run_cli("verify", env).stdout  # and the next verify
         assert squatter.poll() is None  # the unrelated process was left alone
     finally:
         squatter.kill()
