@@ -1,11 +1,46 @@
 """`make verify` passes on a good load and fails, naming the check, on a planted violation."""
 
+import os
+import uuid
+from urllib.parse import urlsplit
+
+import psycopg2
 import pytest
-from conftest import run_cli
+from conftest import ROOT, _with_database, fresh_database, run_cli
 
 pytestmark = pytest.mark.integration
 
 FIRST = "songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
+
+
+@pytest.fixture(scope="module")
+def loaded(pg_server, tmp_path_factory):
+    """One demo load that verify passes, kept as a template database for the cases below."""
+    tmp = tmp_path_factory.mktemp("verify")
+    with fresh_database(pg_server) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
+        env.update(DATABASE_URL=url, ENV_FILE=str(tmp / "no.env"), DEMO_DIR=str(tmp / "demo"), PYTHONPATH=str(ROOT))
+        run_cli("load", env)
+        assert run_cli("verify", env).returncode == 0
+        yield env, url
+
+
+@pytest.fixture
+def loaded_copy(loaded, pg_server):
+    """A copy of the loaded database for one case (FILE_COPY: unlogged staging copied with the rest)."""
+    env, template = loaded
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{urlsplit(template).path.lstrip("/")}" STRATEGY FILE_COPY')
+    url = _with_database(template, name)
+    try:
+        yield dict(env, DATABASE_URL=url), url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.mark.parametrize(
@@ -28,12 +63,12 @@ FIRST = "songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
          "user_levels_periods_follow"),
     ],
 )
-def test_verify_fails_on_a_planted_violation(env, conn, plant, check):
-    run_cli("load", env)
-    assert run_cli("verify", env).returncode == 0
-    with conn.cursor() as cur:
+def test_verify_fails_on_a_planted_violation(loaded_copy, plant, check):
+    env, url = loaded_copy
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
         cur.execute(plant)
-    conn.commit()
+    conn.close()
     proc = run_cli("verify", env, check=False)
     assert proc.returncode == 1
     failed = [line.split()[0] for line in proc.stdout.splitlines() if " FAIL " in line]
