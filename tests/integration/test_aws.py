@@ -80,6 +80,10 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     second = run_cli("provision", cli_env)
     outputs.append(second.stdout + second.stderr)
     assert "exists, reused" in second.stdout
+    assert "cost      $0.543 an hour (1 x ra3.large), $13.03 a day" in first.stdout
+    status = run_cli("status", cli_env).stdout
+    assert CLUSTER in status
+    assert "available, 1 x ra3.large" in status and "make teardown deletes it" in status
 
     iam, redshift, ec2 = aws("iam"), aws("redshift"), aws("ec2")
     # one role, one cluster after two runs
@@ -135,6 +139,7 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
         down = run_cli("teardown", cli_env, "--yes")
         outputs.append(down.stdout + down.stderr)
     assert "not found, nothing to delete" in down.stdout
+    assert "not found" in run_cli("status", cli_env).stdout
     assert redshift.describe_clusters()["Clusters"] == []
     assert ROLE not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
     assert f"{CLUSTER}-params" not in [
