@@ -109,9 +109,9 @@ def print_load(settings: Settings, out=None) -> None:
             f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)
         run(statement, note=note)
     run("COMMIT")
-    for statement, params, when in warehouse.maintenance_statements():
-        run(statement, params, note=when)
     run(pipeline.STAGED_COUNTS, note="the summary's counts")
     for table in pipeline.STAR_TABLES:
         run(f"SELECT COUNT(*) FROM {table}")
+    for statement, params, when in warehouse.maintenance_statements():
+        run(statement, params, note=when)
 

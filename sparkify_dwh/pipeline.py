@@ -97,10 +97,11 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
         if build:
             with summary.step("transform"):
                 summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh)
-            with summary.step("maintain"):
-                summary.maintenance = warehouse.maintain(conn, summary.transform, say)
         with summary.step("count"):
             summary.tables = table_counts(conn)
+        if build:  # after the counts, which it reuses
+            with summary.step("maintain"):
+                summary.maintenance = warehouse.maintain(conn, summary.transform, say, summary.tables)
     finally:
         conn.close()
     return summary

@@ -151,9 +151,10 @@ class Warehouse(ABC):
     def psql(self) -> tuple[list[str], dict[str, str]]:
         """The psql command line and extra environment (the password, never in argv) for `make psql`."""
 
-    def maintain(self, conn, results, say=print) -> list[str]:
+    def maintain(self, conn, results, say=print, rows=None) -> list[str]:
         """After the transform commits: whatever the warehouse needs after deletions (nothing on PostgreSQL,
-        whose autovacuum keeps up); returns the statements run."""
+        whose autovacuum keeps up); returns the statements run. `rows`: each star table's rows now, if
+        counted already."""
         return []
 
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:

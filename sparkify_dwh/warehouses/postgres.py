@@ -237,7 +237,7 @@ class Postgres(Warehouse):
             return [psql, url], {}
         return [psql, db.display_url(url).replace(":***@", "@", 1)], {"PGPASSWORD": password}
 
-    def maintain(self, conn, results, say=print) -> list[str]:
+    def maintain(self, conn, results, say=print, rows=None) -> list[str]:
         """Fresh statistics for each star table the load changed by a tenth or more: the next load finds a
         day's plays through the BRIN index on start_time only when the planner knows the table's order.
         Autovacuum would get there too, in its own time."""

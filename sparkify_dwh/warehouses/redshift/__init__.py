@@ -162,15 +162,16 @@ class Redshift(Postgres):
     def stop(self) -> str:
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
 
-    def maintain(self, conn, results, say=print) -> list[str]:
-        return maintenance.run(conn, results, say)
+    def maintain(self, conn, results, say=print, rows=None) -> list[str]:
+        return maintenance.run(conn, results, say, rows)
 
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
         out = []
         for n, table in enumerate(transform.STAR_TABLES):
             out += [(maintenance.COUNT.format(table=table), (),
-                     "after the load commits, in autocommit, for each star table it changed" if n == 0 else None),
+                     "after the load commits, in autocommit, for each star table it deleted from (unless the "
+                     "summary counted it)" if n == 0 else None),
                     (maintenance.ANALYZE.format(table=table), (), None),
                     (maintenance.OWNER, (table,),
                      f"when the load deleted {share} of the table's rows or more" if n == 0 else None),

@@ -37,25 +37,29 @@ OWNER = ("SELECT DISTINCT tableowner, CASE WHEN tableowner = CURRENT_USER THEN 1
          "WHERE tablename = %s")
 
 
-def statements(table: str, deleted: int, rows_now: int) -> list[str]:
+def statements(table: str, deleted: int, rows_now: int | None) -> list[str]:
     """ANALYZE; and VACUUM when the rows deleted were VACUUM_SHARE or more of the rows the table held
     (the live ones and those marked deleted)."""
     out = [ANALYZE.format(table=table)]
-    if deleted and deleted >= VACUUM_SHARE * (rows_now + deleted):
+    if deleted and deleted >= VACUUM_SHARE * ((rows_now or 0) + deleted):
         out.append(VACUUM.format(table=table))
     return out
 
 
-def run(conn, results, say: Callable[[str], None] = print) -> list[str]:
-    """ANALYZE and, where a load deleted much, VACUUM DELETE ONLY; returns the statements that ran."""
+def run(conn, results, say: Callable[[str], None] = print, rows: dict[str, int] | None = None) -> list[str]:
+    """ANALYZE and, where a load deleted much, VACUUM DELETE ONLY; returns the statements that ran. `rows`:
+    each table's rows now, when the caller has counted them already (else they are counted here, and only
+    for a table the load deleted from)."""
     ran = []
     conn.commit()
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
             for table, (_, deleted) in sorted(changes(results).items()):
-                cur.execute(COUNT.format(table=table))
-                (rows_now,) = cur.fetchone()
+                rows_now = (rows or {}).get(table)
+                if rows_now is None and deleted:
+                    cur.execute(COUNT.format(table=table))
+                    (rows_now,) = cur.fetchone()
                 for statement in statements(table, deleted, rows_now):
                     if statement.startswith("VACUUM"):
                         cur.execute(OWNER, (table,))
