@@ -1,21 +1,21 @@
 # The product's main form: `docker run IMAGE load`, then `... IMAGE verify`, `... IMAGE report`.
-# Stage 1 builds a wheel of the package with sql/ and bin/ inside it (package data) and installs it, with
-# its dependencies, into a virtualenv; stage 2 is the base image, that virtualenv and a non-root user.
+# Stage 1 installs uv.lock's runtime set and the package, built as a wheel with sql/ and bin/ inside it
+# (package data), into a virtualenv; stage 2 is the base image, that virtualenv and a non-root user.
 # BASE: any Debian-like image with python (3.11+) and its venv module; make image passes none.
 ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+# uv at the Makefile's version; it installs the runtime set of uv.lock (no extras), versions and hashes
+ARG UV_VERSION=0.13.9
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/sparkify UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1 UV_SYSTEM_CERTS=1
+RUN python -m venv /opt/uv && /opt/uv/bin/python -m pip install --quiet uv==${UV_VERSION}
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
 COPY sparkify_dwh/ sparkify_dwh/
 COPY sql/ sparkify_dwh/sql/
 COPY bin/ sparkify_dwh/bin/
-RUN python -m venv /opt/sparkify \
-    && /opt/sparkify/bin/pip install --upgrade pip \
-    && /opt/sparkify/bin/pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/sparkify/bin/pip install /wheels/*.whl \
-    && /opt/sparkify/bin/pip uninstall --yes pip \
+RUN /opt/uv/bin/uv sync --frozen --no-editable --python "$(command -v python)" \
     && find /opt/sparkify -name __pycache__ -type d -prune -exec rm -rf {} + \
     && find /opt/sparkify -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
 

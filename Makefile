@@ -24,19 +24,33 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
+.PHONY: help install lock load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
 .PHONY: provision teardown status acceptance image
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  settings: environment or .env, all documented in env.example (e.g. make load FULL_REFRESH=1)"
 
-$(INSTALLED): pyproject.toml
-	@echo "installing the project and its dependencies into $(VENV)/ (about a minute; the log: $(VENV)/install.log)"
-	@$(PYTHON) -m venv $(VENV)
-	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
-	  || { tail -n 40 $(VENV)/install.log; echo "install failed; the whole log: $(VENV)/install.log" >&2; exit 1; }
+# The installer, pinned: uv at this version, in a small virtualenv of its own beside the project's
+UV_VERSION := 0.13.9
+UV_DIR ?= .uv
+UV := $(UV_DIR)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+$(UV):
+	@echo "installing uv $(UV_VERSION) into $(UV_DIR)/"
+	@rm -rf $(UV_DIR) && $(PYTHON) -m venv $(UV_DIR) && $(UV_DIR)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+# Everything the project installs comes from uv.lock (versions and hashes); a changed lock reinstalls.
+$(INSTALLED): uv.lock pyproject.toml | $(UV)
+	@echo "installing the project and its locked dependencies into $(VENV)/ (the log: $(UV_DIR)/install.log)"
+	@$(UV) sync --frozen --extra dev --python $(PYTHON) > $(UV_DIR)/install.log 2>&1 \
+	  || { tail -n 40 $(UV_DIR)/install.log; echo "install failed; the whole log: $(UV_DIR)/install.log" >&2; exit 1; }
 	@touch $@
+
+lock: $(UV) ## re-resolve to the newest versions pyproject.toml allows and rewrite uv.lock (then: make test)
+	$(UV) lock --upgrade
 
 install: $(INSTALLED) ## create the virtualenv and install the project (done on first use by every target)
 
@@ -101,10 +115,10 @@ acceptance: $(INSTALLED) ## on your AWS account: provision, load the same data i
 
 image: ## build the image with docker, podman or buildah, whichever is there: make image IMAGE=sparkify-dwh [BASE=...]
 	@[ -n "$(ENGINE)" ] || { echo "no container engine: install docker, podman or buildah" >&2; exit 1; }
-	$(if $(filter buildah,$(ENGINE)),buildah bud,$(ENGINE) build) $(if $(BASE),--build-arg BASE=$(BASE)) \
+	$(if $(filter buildah,$(ENGINE)),buildah bud,$(ENGINE) build) $(if $(BASE),--build-arg BASE=$(BASE)) --build-arg UV_VERSION=$(UV_VERSION) \
 	  $(ENGINE_ARGS) -t $(IMAGE) .
 
 clean: ## stop the embedded server; remove the virtualenv, .pgdata/, data/ and caches
 	-[ -x $(PY) ] && $(PY) bin/db stop
-	rm -rf $(VENV) .pgdata data .pytest_cache *.egg-info report.html
+	rm -rf $(VENV) $(UV_DIR) .pgdata data .pytest_cache *.egg-info report.html
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -127,9 +127,22 @@ def width_reason(name: str, size: int, width: int) -> str:
 _OVER_LENGTH = re.compile(r"Expected `str` of length <= (\d+) - at `\$\.(\w+)`")
 
 
-def _reason(err: Exception, line: bytes) -> str:
-    if isinstance(err, UnicodeDecodeError):
+def _invalid_utf8(line: bytes) -> str | None:
+    """The project's own reason for a line that is not UTF-8, whatever words the JSON library uses."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as err:
         return f"invalid UTF-8 at byte {err.start}"
+    return None
+
+
+def _reason(err: Exception, line: bytes) -> str:
+    if isinstance(err, UnicodeDecodeError) or (
+            isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError)):
+        # msgspec words this differently from one release to the next ("invalid UTF-8" is the README's)
+        invalid = _invalid_utf8(line)
+        if invalid:
+            return invalid
     text = str(err)
     over = _OVER_LENGTH.fullmatch(text)
     if over:  # msgspec counted characters; say it in bytes, as the byte check below does

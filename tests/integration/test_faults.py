@@ -50,8 +50,8 @@ def faulty(tmp_path):
         (b'{"ts": 1541105830796, "userId": "10", "page": "NextSong"', "malformed JSON"),  # truncated
         (b"{not json at all", "malformed JSON"),
         (b'["an", "array"]', "not a JSON object"),
-        (line(ts="abc"), "Expected `int`, got `str` - at `$.ts`"),
-        (line(sessionId="x"), "at `$.sessionId`"),
+        (line(ts="abc"), "`$.ts`"),
+        (line(sessionId="x"), "`$.sessionId`"),
         (b'{"ts": 1541105830796, "song": "caf\xe9"}', "invalid UTF-8"),
     ]
     body = [line(itemInSession=0)]
@@ -83,7 +83,9 @@ def test_bad_records_are_kept_with_file_line_and_reason_and_the_rest_loads(fault
     day1 = [e for e in errors if e[0].endswith("2018-11-01-events.json")]
     assert [e[1] for e in day1] == [2, 4, 6, 8, 10, 12]
     for (_, _, reason, raw), expected in zip(day1, reasons):
-        assert expected in reason and raw
+        # the README's own words open the reason; of the JSON library's words only the field named is promised
+        own = expected in ("malformed JSON", "not a JSON object", "invalid UTF-8")
+        assert (reason.startswith(expected) if own else expected in reason) and raw
     gz = [e for e in errors if e[0].endswith(".json.gz")]
     assert gz and gz[0][1] == 0 and "cannot read the file" in gz[0][2]
     song = [e for e in errors if e[0].endswith("TRABC2.json")]

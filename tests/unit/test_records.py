@@ -42,17 +42,20 @@ def test_blank_lines_and_empty_files_hold_no_records():
     assert [n for n, _ in parsed(GOOD + b"\n\n" + GOOD + b"\n")] == [1, 3]
 
 
+OWN_WORDS = ("malformed JSON", "not a JSON object", "invalid UTF-8")
+
+
 @pytest.mark.parametrize(
     "line, reason",
     [
         (b'{"ts":1541105830796,"userId":"39"', "malformed JSON"),
         (b"[1,2,3]", "not a JSON object"),
         (b'"just a string"', "not a JSON object"),
-        (b'{"ts":"abc"}', "Expected `int`, got `str` - at `$.ts`"),
-        (b'{"ts":1,"sessionId":"x"}', "at `$.sessionId`"),
+        (b'{"ts":"abc"}', "`$.ts`"),
+        (b'{"ts":1,"sessionId":"x"}', "`$.sessionId`"),
         (b'{"ts":1,"song":"caf\xe9"}', "invalid UTF-8"),
-        (b'{"page":"Home"}', "missing required field `ts`"),
-        (b'{"ts":1,"itemInSession":99999999999}', "at `$.itemInSession`"),
+        (b'{"page":"Home"}', "`ts`"),
+        (b'{"ts":1,"itemInSession":99999999999}', "`$.itemInSession`"),
         (b'{"ts":1,"song":"a\\u0000b"}', "NUL character"),
         (b'{"ts":1,"userId":"10 "}', "`$.userId` ends with a blank"),
         (b'{"ts":1, "page": "NextSong "}', "`$.page` ends with a blank"),
@@ -69,7 +72,10 @@ def test_bad_records_are_rejected_with_line_and_reason_and_the_rest_of_the_file_
     assert [type(x).__name__ for x in out] == ["tuple", "Reject", "tuple"]
     reject = out[1]
     assert (reject.source, reject.line_number) == ("f.json", 2)
-    assert reason in reject.reason
+    if reason in OWN_WORDS:  # the README's words, whatever the JSON library says
+        assert reject.reason.startswith(reason)
+    else:  # the library's words: only the field it names is the project's promise
+        assert reason in reject.reason
     assert reject.raw_line.startswith(line[:5].decode("utf-8", "replace"))
 
 
