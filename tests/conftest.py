@@ -136,7 +136,7 @@ def env(database, tmp_path):
     values = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
     values.update(
         DATABASE_URL=database,
-        ENV_FILE=str(tmp_path / "no.env"),
+        ENV_FILE=os.devnull,
         DEMO_DIR=str(tmp_path / "demo"),
         PYTHONPATH=str(ROOT),
     )

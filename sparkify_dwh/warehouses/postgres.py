@@ -229,13 +229,11 @@ class Postgres(Warehouse):
         return f"the embedded PostgreSQL in {self.settings.pgdata}"
 
     def psql(self) -> tuple[list[str], dict[str, str]]:
-        """psql on the URL without its password; the password, if any, in PGPASSWORD (not on a command line)."""
+        """psql on the connection string without its password; the password, if any, decoded in PGPASSWORD
+        (never on a command line)."""
         psql = shutil.which("psql") or str(embedded.program("psql"))
-        url = self.url()
-        password = db.password_of(url)
-        if not password:
-            return [psql, url], {}
-        return [psql, db.display_url(url).replace(":***@", "@", 1)], {"PGPASSWORD": password}
+        conninfo, password = db.without_password(self.url())
+        return [psql, conninfo], {"PGPASSWORD": password} if password else {}
 
     def maintain(self, conn, results, say=print, rows=None) -> list[str]:
         """Fresh statistics for each star table the load changed by a tenth or more: the next load finds a

@@ -2,6 +2,7 @@
 replaced by the emulator (tests/redshift_emulator.py), the parts on moto's S3. The live run is the
 user's to make (README, "Checked on your own account")."""
 
+import os
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,7 +35,7 @@ def emulated(monkeypatch, database, aws_env, tmp_path):
 
     monkeypatch.setattr(db.psycopg2, "connect", connect)
     monkeypatch.setattr(rejects, "PATIENCE", ())
-    monkeypatch.setenv("ENV_FILE", str(tmp_path / "none.env"))
+    monkeypatch.setenv("ENV_FILE", os.devnull)
     monkeypatch.setenv("DB_PASSWORD", "Secret123abc")
     for key in ("STAGING_PREFIX", "DATABASE_URL", "REDSHIFT_WORKGROUP", "WAREHOUSE"):
         monkeypatch.delenv(key, raising=False)

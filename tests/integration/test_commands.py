@@ -1,5 +1,6 @@
 """The commands as a user runs them: help with an example, the embedded default, masked secrets."""
 
+import os
 import re
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -13,7 +14,7 @@ COMMANDS = sorted(p.name for p in (ROOT / "bin").iterdir() if p.is_file() and no
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example_and_a_readme_entry(command, tmp_path):
-    proc = run_cli(command, {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)},
+    proc = run_cli(command, {"PATH": "/usr/bin:/bin", "ENV_FILE": os.devnull, "PYTHONPATH": str(ROOT)},
                    "--help")
     assert "example" in proc.stdout
     assert f"bin/{command}" in (ROOT / "README.md").read_text()
@@ -28,7 +29,7 @@ def test_every_make_target_has_a_help_line():
 
 @pytest.mark.integration
 def test_load_with_nothing_configured_uses_the_embedded_server_and_demo_data(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT),
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": os.devnull, "PYTHONPATH": str(ROOT),
            "PGDATA_DIR": str(tmp_path / "pgdata"), "DEMO_DIR": str(tmp_path / "demo"), "HOME": str(tmp_path)}
     try:
         out = run_cli("load", env).stdout
@@ -47,7 +48,7 @@ CANARY = "Canary-" + uuid.uuid4().hex[:12]  # made at run time, so no file holds
 @pytest.mark.integration
 def test_a_password_never_reaches_output_on_a_failed_connection(tmp_path):
     url = f"postgresql://loader:{CANARY}@127.0.0.1:1/dwh"
-    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT),
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": os.devnull, "PYTHONPATH": str(ROOT),
            "DATABASE_URL": url, "DEMO_DIR": str(tmp_path / "demo")}
     for command in ("load", "verify", "migrate"):
         proc = run_cli(command, env, check=False)
@@ -115,7 +116,7 @@ def test_output_piped_into_a_closed_pipe_ends_quietly(tmp_path):
     import subprocess
     import sys
 
-    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)}
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": os.devnull, "PYTHONPATH": str(ROOT)}
     big = "from sparkify_dwh import cli; cli.run(lambda settings: print('x' * 5_000_000))"
     proc = subprocess.run(f'{sys.executable} -c "{big}" | head -c 5', shell=True, env=env, capture_output=True,
                           text=True)

@@ -24,7 +24,7 @@ def own_server(tmp_path):
     pgdata = tmp_path / "pgdata"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SONG_DATA", "LOG_DATA", "MAX_ERRORS",
                                                              "FULL_REFRESH"}}
-    env.update(PGDATA_DIR=str(pgdata), ENV_FILE=str(tmp_path / "no.env"), DEMO_DIR=str(tmp_path / "demo"),
+    env.update(PGDATA_DIR=str(pgdata), ENV_FILE=os.devnull, DEMO_DIR=str(tmp_path / "demo"),
                DEMO_EVENTS="3000", DEMO_SONGS="200", PYTHONPATH=str(ROOT))
     yield env, pgdata
     run_cli("db", env, "stop", check=False)

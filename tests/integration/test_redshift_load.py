@@ -7,6 +7,7 @@ assumed rather than proved, rejects that differed between warehouses, parts left
 """
 
 import json
+import os
 import re
 import uuid
 from contextlib import closing
@@ -54,7 +55,7 @@ class Rig:
         return EmulatedRedshift(self.database, self.s3, sent=self.events, **self.hooks)
 
     def settings(self, root, warehouse="redshift", **env):
-        self.monkeypatch.setenv("ENV_FILE", str(self.tmp_path / "none.env"))
+        self.monkeypatch.setenv("ENV_FILE", os.devnull)
         values = {"WAREHOUSE": warehouse, "STAGING_PREFIX": self.staging, "REDSHIFT_ROLE_ARN": ROLE,
                   "REDSHIFT_HOST": "dwh.example", "DB_PASSWORD": "Secret123abc", "SONG_DATA": str(root / "song_data"),
                   "LOG_DATA": str(root / "log_data"), "MAX_ERRORS": "0", "FULL_REFRESH": "0",

@@ -44,7 +44,7 @@ def loaded(sample, pg_server, tmp_path_factory):
         cur.execute(f'CREATE DATABASE "{name}"')
     tmp = tmp_path_factory.mktemp("report")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
-    env.update(DATABASE_URL=_with_database(pg_server, name), ENV_FILE=str(tmp / "no.env"),
+    env.update(DATABASE_URL=_with_database(pg_server, name), ENV_FILE=os.devnull,
                DEMO_DIR=str(tmp / "demo"), PYTHONPATH=str(ROOT), REPORT_OUT=str(tmp / "out" / "report.html"),
                SONG_DATA=str(sample / "song_data"), LOG_DATA=str(sample / "log_data"))
     run_cli("load", env)

@@ -3,6 +3,7 @@ checked by botocore's Stubber against the service model (moto has no Redshift Se
 and STS on moto's server, so the role, the network and the staging bucket are real objects to inspect."""
 
 import json
+import os
 from datetime import UTC, datetime
 
 import boto3
@@ -71,7 +72,7 @@ def settings(monkeypatch, tmp_path):
     def make(**env):
         for key in ("STAGING_PREFIX", "DB_PASSWORD", "REDSHIFT_HOST", "PUBLICLY_ACCESSIBLE"):
             monkeypatch.delenv(key, raising=False)
-        values = {"ENV_FILE": str(tmp_path / "none.env"), "WAREHOUSE": "redshift", "REDSHIFT_WORKGROUP": WG,
+        values = {"ENV_FILE": os.devnull, "WAREHOUSE": "redshift", "REDSHIFT_WORKGROUP": WG,
                   "SONG_DATA": "s3://udacity-dend/song_data", "LOG_DATA": "s3://udacity-dend/log_data", **env}
         for key, value in values.items():
             monkeypatch.setenv(key, value)

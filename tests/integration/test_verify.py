@@ -19,7 +19,7 @@ def loaded(pg_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("verify")
     with fresh_database(pg_server) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
-        env.update(DATABASE_URL=url, ENV_FILE=str(tmp / "no.env"), DEMO_DIR=str(tmp / "demo"), PYTHONPATH=str(ROOT))
+        env.update(DATABASE_URL=url, ENV_FILE=os.devnull, DEMO_DIR=str(tmp / "demo"), PYTHONPATH=str(ROOT))
         run_cli("load", env)
         assert run_cli("verify", env).returncode == 0
         yield env, url

@@ -2,6 +2,7 @@
 Secrets Manager and never in a message, values quoted the way Redshift reads them; and its settings."""
 
 import json
+import os
 import uuid
 
 import boto3
@@ -18,7 +19,7 @@ def _settings(monkeypatch, tmp_path, **values):
     for key in ("DB_PASSWORD", "REDSHIFT_HOST", "REDSHIFT_SSLMODE", "DB_PORT", "NODE_TYPE", "NODE_COUNT",
                 "STAGING_PREFIX", "MAX_ERRORS", "STATEMENT_TIMEOUT"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("ENV_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("ENV_FILE", os.devnull)
     monkeypatch.setenv("WAREHOUSE", "redshift")
     for key, value in values.items():
         monkeypatch.setenv(key, value)

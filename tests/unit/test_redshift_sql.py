@@ -3,6 +3,7 @@ sqlfluff's redshift dialect and breaks none of the documented rules; MAXERROR is
 the JSONPaths file maps every staging_events column; DRY_RUN=1 prints it all, bookkeeping included,
 without a cluster and without secrets."""
 
+import os
 import re
 import uuid
 
@@ -114,7 +115,7 @@ def test_literals_refuse_what_would_need_escaping(value):
 
 def _dry_run(tmp_path, **extra):
     canary = "Canary" + uuid.uuid4().hex[:12] + "X9"
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ENV_FILE": str(tmp_path / "none"),
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ENV_FILE": os.devnull,
            "WAREHOUSE": "redshift", "DRY_RUN": "1", "STAGING_PREFIX": "s3://stage-bucket/loads",
            "REDSHIFT_ROLE_ARN": "arn:aws:iam::123456789012:role/sparkify-dwh-copy",
            "REDSHIFT_HOST": "127.0.0.1", "DB_PORT": "1", "DB_PASSWORD": canary,

@@ -6,6 +6,8 @@ from conftest import ROOT
 
 # read by boto3 itself, documented because users set them
 BOTO3 = {"AWS_PROFILE", "AWS_ENDPOINT_URL"}
+# libpq's own (and the home folder): read only to find a service file's password, which is then masked
+LIBPQ = {"PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", "HOME"}
 
 
 def in_code() -> set[str]:
@@ -14,7 +16,7 @@ def in_code() -> set[str]:
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r'(?:_text|_int|_flag|_seconds|_hours)\(values, "([A-Z0-9_]+)"', text))
         found |= set(re.findall(r'(?:values|extra|environ)\.get\("([A-Z0-9_]+)"', text))
-    return found - {"PATH"}
+    return found - {"PATH"} - LIBPQ
 
 
 def in_env_example() -> list[str]:
