@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -115,12 +116,16 @@ def secrets_of(conninfo: str | None, environ: Mapping[str, str] = os.environ) ->
     if conninfo:
         parts = _userinfo(conninfo)
         if parts is not None and parts[2]:
-            found += [parts[2], unquote(parts[2]), _encoded(parts[2])]
-        for password in (password_of(conninfo), password_of(_safe_normalized(conninfo)),
-                         _service_password(conninfo, environ)):
-            if password:
-                found += [password, quote(password, safe=""), _encoded(password)]
-    return tuple(dict.fromkeys(s for s in found if s))
+            found += [parts[2], unquote(parts[2])]
+        found += [password_of(conninfo), password_of(_safe_normalized(conninfo)), _service_password(conninfo, environ)]
+    return tuple(dict.fromkeys(form for s in found if s for form in _forms(s)))
+
+
+def _forms(secret: str) -> tuple[str, ...]:
+    """`secret` as messages may show it: as is, percent-encoded, in a Python repr, JSON, a SQL literal, a
+    libpq key=value string."""
+    return (secret, quote(secret, safe=""), _encoded(secret), repr(secret)[1:-1], json.dumps(secret)[1:-1],
+            secret.replace("'", "''"), secret.replace("\\", "\\\\").replace("'", "\\'"))
 
 
 def _safe_normalized(conninfo: str) -> str:
