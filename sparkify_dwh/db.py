@@ -225,14 +225,22 @@ def insert(cur, table: str, columns: Sequence[str], rows: Sequence[Sequence]) ->
         cur.execute(insert_sql(table, columns, len(page)), [value for row in page for value in row])
 
 
+def with_database(conninfo: str, name: str) -> str:
+    """`conninfo` (a URL or a key=value string) naming database `name` instead."""
+    if _URL.fullmatch(conninfo):
+        from urllib.parse import urlsplit, urlunsplit
+
+        return urlunsplit(urlsplit(conninfo)._replace(path="/" + name))
+    params = {**psycopg2.extensions.parse_dsn(conninfo), "dbname": name}
+    return " ".join(f"{k}={_quoted(v)}" for k, v in params.items())
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     """Create database `name` afresh (dropping one of that name) on the server of `admin_url`; its URL."""
-    from urllib.parse import urlsplit, urlunsplit
-
     conn = connect_url(admin_url)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    return with_database(admin_url, name)

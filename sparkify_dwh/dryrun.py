@@ -36,14 +36,10 @@ class Printer:
         self.out, self.secrets = out, secrets
 
     def __call__(self, sql: str, params: tuple = (), note: str | None = None) -> None:
-        # a value is masked before it is quoted: a secret with a quote in it is shown doubled in SQL
-        text = sql.replace("%s", "{}").format(*(shown(self._masked(p)) for p in params)) if params else sql
+        text = sql.replace("%s", "{}").format(*(shown(p) for p in params)) if params else sql
         if note:
             self.comment(note)
         print(db.mask(text, *self.secrets) + ";\n", file=self.out)
-
-    def _masked(self, value):
-        return db.mask(value, *self.secrets) if isinstance(value, str) else value
 
     def comment(self, text: str) -> None:
         print(db.mask(f"-- {text}", *self.secrets), file=self.out)

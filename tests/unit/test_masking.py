@@ -90,3 +90,13 @@ def test_the_other_secret_settings_are_masked():
                "AWS_SESSION_TOKEN": "tok+" + PIECES[2], "PGPASSWORD": "pg-" + PIECES[0]}
     secrets = db.secrets_of(None, environ)
     assert _no_piece(db.mask(" ".join(environ.values()) + repr(environ), *secrets))
+
+
+def test_another_database_on_the_same_server_keeps_every_form_whole():
+    url = db.normalized(f"postgresql://loader:{PASSWORD}@db.example:5432/dwh?sslmode=prefer")
+    assert psycopg2.extensions.parse_dsn(db.with_database(url, "bench_1")) == {
+        "user": "loader", "password": PASSWORD, "host": "db.example", "port": "5432", "dbname": "bench_1",
+        "sslmode": "prefer"}
+    dsn = r"host='/tmp/with space' user=loader password='it\'s'"
+    assert psycopg2.extensions.parse_dsn(db.with_database(dsn, "bench_1")) == {
+        **psycopg2.extensions.parse_dsn(dsn), "dbname": "bench_1"}
