@@ -160,6 +160,7 @@ def test_a_server_error_of_several_lines_is_printed_on_one(env, tmp_path, statem
     line = one_error_line(proc)
     assert line.endswith("(TRACEBACK=1 shows where it happened)")
     if "RAISE" in statement:
-        assert "No space left on device DETAIL: a detail HINT: Check free disk space. CONTEXT:" in " ".join(line.split())
+        words = " ".join(line.split())
+        assert "No space left on device DETAIL: a detail HINT: Check free disk space. CONTEXT:" in words
     else:
         assert "server closed the connection unexpectedly This probably means" in line
