@@ -89,7 +89,7 @@ lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, red
 	  echo "sql/ as $$dialect runs it:"; (cd "$$tmp/$$dialect" && $(CURDIR)/$(BIN)/sqlfluff lint --config $(CURDIR)/pyproject.toml --dialect $$dialect .); done
 	$(BIN)/ruff check sparkify_dwh bin tests
 
-psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: the cluster, over TLS)
+psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: over TLS); the password in PGPASSWORD, never in argv
 	$(PY) bin/db psql
 
 db-url: $(INSTALLED) ## print the current database URL (password masked)
