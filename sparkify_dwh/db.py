@@ -17,7 +17,7 @@ import psycopg2.extensions
 APPLICATION = "sparkify-dwh"
 
 # A password in a URL runs to the last @ of its word (a raw @ in it is common), one in a DSN to its end
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)(\S*)(@)")
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)(\S+)(@)")
 _PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:\\.|\S)+)", re.IGNORECASE)
 _URL = re.compile(r"(postgres(?:ql)?://)(.*)", re.IGNORECASE | re.DOTALL)
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -147,9 +147,9 @@ def display_url(url: str) -> str:
     parts = _userinfo(url)
     if parts is not None:
         scheme, user, password, rest = parts
-        return f"{scheme}{user}{'' if password is None else ':***' if password else ':'}@{rest}"
+        return mask(f"{scheme}{user}{'' if password is None else ':***' if password else ':'}@{rest}")
     if _URL.fullmatch(url):
-        return url
+        return mask(url)  # a password may also be in the query (?password=...)
     try:
         params = psycopg2.extensions.parse_dsn(url)
     except psycopg2.Error:

@@ -166,6 +166,7 @@ def test_no_secret_reaches_output_on_success_in_any_form(server, base, tmp_path,
     # psql logs in with the password decoded, which is on no command line (psql shows its own)
     code, out = run("db", env, "psql", stdin="SELECT 'user=' || current_user;\n\\! cat /proc/$PPID/cmdline\n")
     assert code == 0 and f"user={ROLE}" in out, out
+    assert "\x00" in out  # psql's command line was printed (its arguments end in NULs) and is scanned below
     runs.append(("db psql", code, out))
     url = runs[0][2]
     assert ("***" in url) is (name != "service file") and url.strip().endswith(

@@ -100,3 +100,11 @@ def test_another_database_on_the_same_server_keeps_every_form_whole():
     dsn = r"host='/tmp/with space' user=loader password='it\'s'"
     assert psycopg2.extensions.parse_dsn(db.with_database(dsn, "bench_1")) == {
         **psycopg2.extensions.parse_dsn(dsn), "dbname": "bench_1"}
+
+
+def test_a_password_in_a_urls_query_is_masked_too():
+    url = f"postgresql:///dwh?host=/tmp/s&password={quote(PASSWORD, safe='')}&sslmode=disable"
+    assert db.password_of(url) == PASSWORD
+    assert _no_piece(db.display_url(url)) and "password=***" in db.display_url(url)
+    conninfo, password = db.without_password(url)
+    assert password == PASSWORD and _no_piece(conninfo)
