@@ -37,7 +37,7 @@ def _env(env_file: Path, explicit: bool) -> dict[str, str]:
     values: dict[str, str] = {}
     if explicit or env_file.exists():
         try:
-            text = env_file.read_text(encoding="utf-8")
+            text = env_file.read_text(encoding="utf-8-sig")  # a byte-order mark is no part of the first name
         except FileNotFoundError:
             raise SettingsError(f"ENV_FILE={env_file}: no such file (unset ENV_FILE to read .env at the repo root; "
                                 f"see {ENV_EXAMPLE})") from None

@@ -183,3 +183,11 @@ def test_the_settings_with_nothing_set_are_the_documented_defaults():
     assert (s.warehouse, s.max_errors, s.dry_run, s.read_workers, s.statement_timeout_ms) == (
         "postgres", 0, False, 16, 3_600_000)
     assert s.database_url is None and s.pgdata == ROOT / ".pgdata"
+
+
+def test_a_settings_file_saved_with_a_byte_order_mark_is_read_whole(clean, tmp_path, monkeypatch):
+    env_file = tmp_path / "settings.env"
+    env_file.write_bytes("\ufeffMAX_ERRORS=3\r\nREAD_WORKERS=4\r\n".encode())
+    monkeypatch.setenv("ENV_FILE", str(env_file))
+    s = clean()
+    assert (s.max_errors, s.read_workers) == (3, 4)
