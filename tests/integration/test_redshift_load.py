@@ -105,7 +105,9 @@ def staged(conn, table):
     with conn.cursor() as cur:
         cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
                     "AND column_name <> 'load_id' ORDER BY column_name", (table,))
-        columns = [f"COALESCE(CAST({c} AS VARCHAR), 'NULL')" for (c,) in cur.fetchall()]
+        # CONCAT renders a value as its type prints it: trailing blanks kept (a CAST of Redshift's emulated
+        # VARCHAR, a bpchar, would drop them)
+        columns = [f"CASE WHEN {c} IS NULL THEN 'NULL' ELSE CONCAT('', {c}) END" for (c,) in cur.fetchall()]
         cur.execute(STAGED.format(", ".join(columns), table))
         out = cur.fetchone()
     conn.rollback()
@@ -455,4 +457,33 @@ def test_on_serverless_the_load_verify_and_report_run_without_cluster_views_or_s
     assert parts_sent
     assert [s for s in rig.events if SYSTEM_VIEWS.search(s)] == []
     rig.load_postgres(small_dataset)
+    same_everywhere(rig, conn)
+
+
+def _song(**changes) -> bytes:
+    return json.dumps(dict(SONG, **changes)).encode()
+
+
+def test_a_blank_only_location_is_no_location_on_both_warehouses(rig, tmp_path, conn):
+    """Redshift ignores trailing blanks when it compares text (the emulator does too): '   ' = '' there.
+    A blank-only location counts as none on both warehouses, so the record with a real one wins and an
+    artist with blanks only has NULL; a location with a trailing blank is kept as written."""
+    import psycopg2
+
+    songs = {"TRA.json": _song(song_id="SOA", artist_id="ARBLANK", artist_location="   ", title="a"),
+             "TRB.json": _song(song_id="SOB", artist_id="ARBLANK", artist_location="Austin, TX", title="b"),
+             "TRC.json": _song(song_id="SOC", artist_id="ARONLY", artist_location="  ", title="c"),
+             "TRD.json": _song(song_id="SOD", artist_id="ARKEPT", artist_location="Paris ", title="d")}
+    root = write_dataset(tmp_path / "blanks", [event()], songs)
+    rig.load(root)
+    rig.load_postgres(root)
+    expected = [("ARBLANK", "Austin, TX"), ("ARKEPT", "Paris "), ("ARONLY", None)]
+    query = "SELECT artist_id, location FROM artists WHERE artist_id IN ('ARBLANK', 'ARONLY', 'ARKEPT') ORDER BY 1"
+    with psycopg2.connect(rig.pg_url) as pg, pg.cursor() as cur:
+        cur.execute(query)
+        assert cur.fetchall() == expected
+    with conn.cursor() as cur:
+        cur.execute(query)
+        assert cur.fetchall() == expected
+    conn.rollback()
     same_everywhere(rig, conn)
