@@ -487,3 +487,36 @@ def test_a_blank_only_location_is_no_location_on_both_warehouses(rig, tmp_path, 
         assert cur.fetchall() == expected
     conn.rollback()
     same_everywhere(rig, conn)
+
+
+@pytest.fixture
+def eu_staging(rig, aws_env):
+    """The rig's staging prefix in a bucket of another Region than the warehouse's (AWS_REGION us-west-2)."""
+    bucket = "stage-eu-" + uuid.uuid4().hex[:8]
+    eu = boto3.client("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-central-1")
+    eu.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    rig.staging = f"s3://{bucket}/loads"
+    return rig
+
+
+def test_a_staging_bucket_in_another_region_is_read_with_its_own_region(eu_staging, small_dataset, conn):
+    rig = eu_staging
+    summary = rig.load(small_dataset, AWS_REGION="us-west-2")
+    assert summary.tables["songplays"] > 0
+    copies = [s for s in rig.events if s.startswith("COPY")]
+    assert copies and all("REGION 'eu-central-1'" in c for c in copies)
+    assert rig.staged_objects() == []
+    rig.load_postgres(small_dataset)
+    same_everywhere(rig, conn)
+
+
+def test_a_copy_naming_another_region_than_its_bucket_s_is_refused(eu_staging, small_dataset, conn, monkeypatch):
+    """What the test above guards: COPY's REGION taken from the settings instead of the bucket fails."""
+    from sparkify_dwh.warehouses.redshift import copy
+
+    rig = eu_staging
+    monkeypatch.setattr(copy, "bucket_region", lambda s3, staging: "us-west-2")
+    with pytest.raises(StagingError, match="PermanentRedirect"):
+        rig.load(small_dataset, AWS_REGION="us-west-2")
+    assert staged(conn, "staging_songs")[0] == 0 and staged(conn, "staging_events")[0] == 0
+    assert rig.staged_objects() == []
