@@ -33,7 +33,7 @@ def emulated(monkeypatch, database, aws_env, tmp_path):
         return EmulatedRedshift(database, s3, sent=[])
 
     monkeypatch.setattr(db.psycopg2, "connect", connect)
-    monkeypatch.setattr(rejects, "PATIENCE", ())
+    monkeypatch.setattr(rejects, "pause", lambda seconds: None)
     monkeypatch.setenv("ENV_FILE", str(tmp_path / "none.env"))
     monkeypatch.setenv("DB_PASSWORD", "Secret123abc")
     for key in ("STAGING_PREFIX", "DATABASE_URL", "REDSHIFT_WORKGROUP", "WAREHOUSE"):

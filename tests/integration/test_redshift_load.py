@@ -38,7 +38,8 @@ class Rig:
         self.hooks: dict = {}
         self.events: list[str] = []  # statements sent and parts uploaded, in the order they happened
         monkeypatch.setattr(db.psycopg2, "connect", self._connect)
-        monkeypatch.setattr(rejects, "PATIENCE", ())
+        self.waits: list[float] = []  # the pauses between readings of sys_load_error_detail, made instant
+        monkeypatch.setattr(rejects, "pause", self.waits.append)
         real_upload = parts.upload
 
         def upload(result, target, client, workers):
@@ -242,6 +243,8 @@ def test_a_copy_that_fails_never_ends_in_a_successful_run(rig, small_dataset, co
         rig.load(changed, MAX_ERRORS="100")
     assert digests(conn) == before and staged(conn, "staging_events") == staged_before
     assert rig.staged_objects() == []
+    # an access error logs no error rows: none are read, and the load does not wait for them
+    assert [s for s in rig.events if rejects.READ.split(" WHERE")[0] in s] == [] and rig.waits == []
 
 
 def test_rows_loaded_must_equal_rows_written_less_the_rows_refused(rig, small_dataset, conn):
@@ -520,3 +523,22 @@ def test_a_copy_naming_another_region_than_its_bucket_s_is_refused(eu_staging, s
         rig.load(small_dataset, AWS_REGION="us-west-2")
     assert staged(conn, "staging_songs")[0] == 0 and staged(conn, "staging_events")[0] == 0
     assert rig.staged_objects() == []
+
+
+def test_error_rows_that_appear_late_are_read_until_two_readings_agree(rig, tmp_path, conn):
+    """System views fill in node by node: after a COPY that failed on its data, the emulator shows the error
+    rows of one more part at each reading. Every row it refused is kept, traced, not only the first ones."""
+    root = write_dataset(tmp_path / "late", [event(ts=GOOD["ts"] + n, itemInSession=n) for n in range(4)],
+                         {"TRABC.json": _song()})
+    day2 = [event(ts=GOOD["ts"] + 86_400_000 + n, itemInSession=n) for n in range(4)]
+    (root / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_bytes(b"\n".join(day2) + b"\n")
+    refused = {("2018-11-01", 2), ("2018-11-01", 3), ("2018-11-02", 4)}
+    rig.hooks.update(late_errors=True, refuse=lambda table, row: ("user_agent", 1204, "String length exceeds DDL "
+                     "length") if table == "staging_events" and (row["source_file"].rsplit("/", 1)[-1][:10],
+                                                                  row["source_line"]) in refused else None)
+    with pytest.raises(staging.TooManyErrors) as err:
+        rig.load(root, MAX_ERRORS="2")  # MAXERROR 3: the COPY fails at the third
+    assert err.value.rejected == 3
+    kept = {(source.rsplit("/", 1)[-1][:10], line) for source, line, _ in rejects_of(conn)}
+    assert kept == refused
+    assert 0 < len(rig.waits) < len(rejects.PATIENCE) + 1  # it waited, and stopped once two readings agreed

@@ -87,7 +87,7 @@ class RedshiftStager(Stager):
             conn = cur.connection
             try:
                 conn.rollback()
-                refused = rejects.apply(c, rejects.after_failure(cur, c, prefix))
+                refused = rejects.apply(c, rejects.after_failure(cur, c, prefix, str(err), copy.maxerror(left)))
                 conn.rollback()
             except psycopg2.InterfaceError:  # the connection itself is gone: say what failed first
                 raise failed from None
