@@ -41,6 +41,9 @@ GENERATED = {
     "vacuum": maintenance.VACUUM.format(table="songplays"),
     "analyze": maintenance.ANALYZE.format(table="songplays"),
     "owner": maintenance.OWNER % "'songplays'",
+    "superuser": maintenance.SUPERUSER,
+    "privilege": maintenance.PRIVILEGE % "'VACUUM'",
+    "events without statistics": copy.stage_copy("events", TARGET, 5, statupdate=False),
 }
 
 

@@ -3,7 +3,8 @@ to reach staging.
 
 prepare (no lock): the new and changed files are read in parallel, parsed by `records` exactly as on
 PostgreSQL, and written as gzip JSON-lines parts to STAGING_PREFIX/<load>/ (parts.py).
-copy (in the staging transaction): one COPY per staging table from the parts' manifest (copy.py); what
+copy (in the staging transaction): one COPY per staging table from the parts' manifest (copy.py), with
+STATUPDATE ON when the loading user owns the table or is a superuser (else OFF, and said); what
 Redshift says it loaded is compared with the rows written, and the difference must be exactly the
 rows it refused, read back and traced to their source lines (rejects.py).
 discard (always, on every way out): the load's parts are deleted from S3; they hold personal data.
@@ -25,9 +26,10 @@ from . import connection, copy, maintenance, parts, rejects
 
 class RedshiftStager(Stager):
     def __init__(self, settings: Settings, load_id: str, quiet: bool, *, s3=None, read_client=None,
-                 dry_run: bool = False):
+                 dry_run: bool = False, notes: list[str] | None = None):
         rs = settings.redshift
         self.settings, self.load_id, self.quiet = settings, load_id, quiet
+        self.notes = [] if notes is None else notes  # said after the load (Redshift.maintain)
         self.role = copy.role_arn(rs, dry_run=dry_run)
         self.s3 = s3
         self.read_client = read_client
@@ -80,8 +82,9 @@ class RedshiftStager(Stager):
         if not c.rows:
             return Copied(c.files, c.rejects, c.seconds)
         prefix = self.target.uri(plan.kind)
+        statupdate = self._may_update_statistics(cur, plan.table)
         try:
-            cur.execute(copy.stage_copy(plan.kind, self.target, left))
+            cur.execute(copy.stage_copy(plan.kind, self.target, left, statupdate))
         except psycopg2.Error as err:
             failed = StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}")
             conn = cur.connection
@@ -103,10 +106,23 @@ class RedshiftStager(Stager):
                                "sys_load_error_detail does not name the rest: nothing of this load is kept")
         return Copied(c.files, c.rejects + rejects.apply(c, found), c.seconds)
 
+    def _may_update_statistics(self, cur, table: str) -> bool:
+        """Whether the COPY into `table` may say STATUPDATE ON: the loading user owns it or is a superuser."""
+        rights = maintenance.Rights(cur)
+        if rights.owns(table) or rights.superuser():
+            return True
+        owner = " and ".join(name for name, _ in rights.owners(table)) or "nobody"
+        self.notes.append(f"COPY into {table}: STATUPDATE OFF, as {table} is owned by {owner} and the loading user "
+                          "is not a superuser; its statistics are left to Redshift's automatic analyze")
+        return False
+
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         note = (f"{plan.kind}: new and changed files of {plan.source}, parsed, compacted into parts of "
                 f"{self.target.uri(plan.kind)}/ ({self.slices} slices) before the lock")
-        return [(copy.stage_copy(plan.kind, self.target, budget), (), note),
+        return [(maintenance.OWNER, (plan.table,), f"{plan.kind}: STATUPDATE ON when the loading user owns "
+                 f"{plan.table} or is a superuser (asked when it does not own it), else OFF"),
+                (maintenance.SUPERUSER, (), None),
+                (copy.stage_copy(plan.kind, self.target, budget), (), note),
                 (copy.LOADED, (), f"{plan.kind}: rows loaded, to prove against the rows written"),
                 (rejects.READ, (self.target.uri(plan.kind) + "/%",),
                  f"{plan.kind}: when the two differ, the rows COPY refused, for load_errors")]
@@ -129,6 +145,7 @@ class Redshift(Postgres):
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
+        self.notes: list[str] = []  # what the load's stagers found to say, said by maintain
         settings.redshift  # noqa: B018 - checks every Redshift setting now, naming the one that is wrong
         if settings.max_errors > copy.MAXERROR_LIMIT - 1:  # MAXERROR is the budget plus one
             raise SettingsError(f"MAX_ERRORS={settings.max_errors}: at most {copy.MAXERROR_LIMIT - 1:,} on Redshift, "
@@ -141,7 +158,7 @@ class Redshift(Postgres):
         return connection.connect(self.settings, self.password())
 
     def stager(self, load_id: str, *, quiet: bool = False, dry_run: bool = False) -> Stager:
-        return RedshiftStager(self.settings, load_id, quiet, dry_run=dry_run)
+        return RedshiftStager(self.settings, load_id, quiet, dry_run=dry_run, notes=self.notes)
 
     def url(self) -> str:
         return connection.where(self.settings.redshift)
@@ -163,20 +180,31 @@ class Redshift(Postgres):
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
 
     def maintain(self, conn, results, say=print, rows=None) -> list[str]:
-        return maintenance.run(conn, results, say, rows)
+        for note in self.notes:
+            say(note)
+        self.notes.clear()
+        emptied = maintenance.EMPTIED if self.settings.full_refresh else ()
+        return maintenance.run(conn, results, say, rows, emptied)
 
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         share = f"{maintenance.VACUUM_SHARE:.0%}"
-        out = []
+        out = [(maintenance.SUPERUSER, (), "after the load commits, in autocommit: may the loading user ANALYZE "
+                "and VACUUM? Its own tables, a superuser, or the ANALYZE or VACUUM permission (each asked once, "
+                "when needed)"),
+               (maintenance.PRIVILEGE, ("ANALYZE",), None), (maintenance.PRIVILEGE, ("VACUUM",), None)]
         for n, table in enumerate(transform.STAR_TABLES):
             out += [(maintenance.COUNT.format(table=table), (),
-                     "after the load commits, in autocommit, for each star table it deleted from (unless the "
-                     "summary counted it)" if n == 0 else None),
+                     "for each star table the load changed: its rows, when it deleted from it (unless the summary "
+                     "counted them)" if n == 0 else None),
+                    (maintenance.OWNER, (table,), None),
                     (maintenance.ANALYZE.format(table=table), (), None),
-                    (maintenance.OWNER, (table,),
-                     f"when the load deleted {share} of the table's rows or more" if n == 0 else None),
-                    (maintenance.VACUUM.format(table=table), (), "when the loading user owns the table" if n == 0
-                     else None)]
+                    (maintenance.VACUUM.format(table=table), (),
+                     f"when the load deleted {share} of the table's rows or more" if n == 0 else None)]
+        for n, table in enumerate(maintenance.EMPTIED):
+            out += [(maintenance.OWNER, (table,), "FULL_REFRESH=1: staging, the ledger and the rejects were deleted "
+                     "whole and loaded again" if n == 0 else None),
+                    (maintenance.ANALYZE.format(table=table), (), None),
+                    (maintenance.VACUUM.format(table=table), (), None)]
         return out
 
     @property

@@ -89,8 +89,9 @@ def maxerror(budget: int) -> int:
 
 
 def copy_sql(table: str, columns: tuple[str, ...], source: str, target: Target, *, json_format: str,
-             budget: int) -> str:
-    """One COPY of gzip JSON lines from S3, listed by a manifest, with the IAM role."""
+             budget: int, statupdate: bool = True) -> str:
+    """One COPY of gzip JSON lines from S3, listed by a manifest, with the IAM role. `statupdate`: whether
+    the loading user may update the table's statistics (it owns the table or is a superuser)."""
     return "\n".join([
         f"COPY {table} ({', '.join(columns)})",
         f"FROM {literal(source)}",
@@ -106,18 +107,20 @@ def copy_sql(table: str, columns: tuple[str, ...], source: str, target: Target, 
         f"MAXERROR {maxerror(budget)}",
         # COMPUPDATE OFF: the tables' encodings stay as created (ENCODE AUTO); analysing compression on
         # every load costs time. STATUPDATE ON: the transform's joins need fresh statistics ("statistics
-        # are updated automatically regardless of whether the table is initially empty"; the loader owns
-        # the tables, as STATUPDATE requires).
+        # are updated automatically regardless of whether the table is initially empty"), but it needs
+        # "the table owner or a superuser"; from anyone else STATUPDATE OFF, and the statistics are left
+        # to Redshift's automatic analyze.
         "COMPUPDATE OFF",
-        "STATUPDATE ON",
+        f"STATUPDATE {'ON' if statupdate else 'OFF'}",
     ])
 
 
-def stage_copy(kind: str, target: Target, budget: int) -> str:
+def stage_copy(kind: str, target: Target, budget: int, statupdate: bool = True) -> str:
     if kind == "events":
         return copy_sql(TABLES[kind], EVENT_COLUMNS, target.manifest(kind), target, json_format=target.jsonpaths(),
-                        budget=budget)
-    return copy_sql(TABLES[kind], SONG_COLUMNS, target.manifest(kind), target, json_format="auto", budget=budget)
+                        budget=budget, statupdate=statupdate)
+    return copy_sql(TABLES[kind], SONG_COLUMNS, target.manifest(kind), target, json_format="auto", budget=budget,
+                    statupdate=statupdate)
 
 
 def jsonpaths() -> dict:
