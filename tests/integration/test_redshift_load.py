@@ -627,3 +627,20 @@ def test_error_rows_that_appear_late_are_read_until_two_readings_agree(rig, tmp_
     kept = {(source.rsplit("/", 1)[-1][:10], line) for source, line, _ in rejects_of(conn)}
     assert kept == refused
     assert 0 < len(rig.waits) < len(rejects.PATIENCE) + 1  # it waited, and stopped once two readings agreed
+
+
+def test_a_session_id_past_two_to_the_53_reaches_redshift_exactly(rig, tmp_path, conn):
+    """"You might lose precision when loading numbers from data files in JSON format" (the emulator reads a
+    number bound for a BIGINT as a double, as Redshift may): session_id goes to the parts as a string."""
+    big = 2**53 + 1
+    root = write_dataset(tmp_path / "big", [event(sessionId=big), event(sessionId=-big, ts=GOOD["ts"] + 1)],
+                         {"TRABC.json": _song()})
+    rig.load(root)
+    with conn.cursor() as cur:
+        cur.execute("SELECT session_id FROM staging_events ORDER BY ts")
+        assert [r[0] for r in cur.fetchall()] == [big, -big]
+        cur.execute("SELECT session_id FROM songplays ORDER BY start_time")
+        assert [r[0] for r in cur.fetchall()] == [big, -big]
+    conn.rollback()
+    rig.load_postgres(root)
+    same_everywhere(rig, conn)

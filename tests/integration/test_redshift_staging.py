@@ -78,6 +78,8 @@ def test_compacted_parts_hold_every_record_of_the_originals_once(kind, folder, s
     assert all(isinstance(r[d], str | None) for r in rows for d in doubles)  # numbers with a fraction as strings
     if kind == "events":
         assert all(r["start_time"] == r["ts"] for r in rows)
+        assert all(type(r["ts"]) is int for r in rows)  # epoch milliseconds stay numbers, for TIMEFORMAT
+        assert all(r["sessionId"] is None or str(int(r["sessionId"])) == r["sessionId"] for r in rows)
         assert json.loads(_get(s3, target.jsonpaths())) == copy.jsonpaths()
 
 
