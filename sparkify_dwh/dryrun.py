@@ -60,6 +60,8 @@ def print_load(settings: Settings, out=None) -> None:
     print(f"-- {warehouse.name} load, dry run: {warehouse.describe()}", file=out)
     print("-- Nothing is connected to or written; every source file is taken as new.\n", file=out)
     run("SET statement_timeout TO %s", (settings.statement_timeout_ms,), note="each connection: milliseconds, 0 = none")
+    for statement in warehouse.caps.session_setup:
+        run(statement)
 
     run(migrations.HISTORY_DDL.strip(), note="schema: files not yet in schema_history, each in its transaction")
     run(migrations.PENDING)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 class Capabilities:
     dialect: str  # which SQL files it runs: NAME.sql and NAME.<dialect>.sql
     transform_setup: tuple[str, ...] = ()  # statements that open the transform's transaction
+    session_setup: tuple[str, ...] = ()  # statements every connection sends once connected
 
 
 @dataclass

@@ -332,6 +332,7 @@ def test_bookkeeping_and_every_statement_hold_against_redshift_s_rules(rig, smal
     assert any(s.startswith("INSERT INTO load_files") for s in sent)
     assert all(not problems(s) for s in sent)
     assert sent.count("SET statement_timeout TO 3600000") == len(rig.connections) == 3
+    assert sent.count("SET extra_float_digits TO 2") == 3
     for asked in rig.connections:  # TLS, keepalives, and the password only where psycopg2 needs it
         assert asked["sslmode"] == "require" and asked["keepalives"] == 1 and asked["keepalives_idle"] == 60
         assert asked["password"] == "Secret123abc" and asked["port"] == 5439

@@ -69,7 +69,8 @@ def test_connections_ask_for_tls_keepalives_and_a_statement_timeout(monkeypatch,
     assert server.asked["port"] == 5439 and server.asked["keepalives"] == 1
     assert server.asked["gssencmode"] == "disable"  # Redshift (PostgreSQL 8.0) knows no GSSAPI encryption
     assert server.asked["keepalives_idle"] <= 200  # under the idle timeouts of NAT gateways and firewalls
-    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,))]
+    # floats to 17 digits, which read back exactly (Redshift's default, 0, gives 15)
+    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,)), ("SET extra_float_digits TO 2", None)]
     warehouses.of(_settings(monkeypatch, tmp_path, REDSHIFT_HOST="dwh.example", DB_PASSWORD="Secret123abc",
                             REDSHIFT_SSLMODE="verify-full")).connect()
     assert server.asked["sslmode"] == "verify-full"

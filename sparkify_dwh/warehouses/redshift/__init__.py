@@ -141,7 +141,7 @@ class Redshift(Postgres):
     """Builds on the PostgreSQL warehouse (same driver, same SQL files in their Redshift rendering)."""
 
     name = "redshift"
-    caps = Capabilities(dialect="redshift")
+    caps = Capabilities(dialect="redshift", session_setup=connection.SESSION_SETUP)
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
