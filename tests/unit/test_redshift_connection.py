@@ -130,7 +130,7 @@ def test_psql_and_the_url_honour_the_warehouse_and_keep_the_password_off_the_com
 @pytest.mark.parametrize("node_type,count,ok", [
     ("ra3.large", "1", True), ("ra3.large", "16", True), ("ra3.large", "17", False),
     ("ra3.xlplus", "1", True), ("ra3.4xlarge", "1", False), ("ra3.4xlarge", "2", True),
-    ("ra3.4xlarge", "33", False), ("ra3.16xlarge", "128", True), ("ra3.16xlarge", "1", False),
+    ("ra3.4xlarge", "33", False), ("ra3.16xlarge", "100", True), ("ra3.16xlarge", "1", False),
     ("dc2.8xlarge", "1", False), ("dc2.large", "32", True)])
 def test_node_count_is_checked_against_the_node_type_s_range(monkeypatch, tmp_path, node_type, count, ok):
     values = {"NODE_TYPE": node_type, "NODE_COUNT": count}
@@ -139,6 +139,14 @@ def test_node_count_is_checked_against_the_node_type_s_range(monkeypatch, tmp_pa
     else:
         with pytest.raises(SettingsError, match=f"a {node_type} cluster has"):
             _settings(monkeypatch, tmp_path, **values)
+
+
+@pytest.mark.parametrize("count", ["101", "128"])
+def test_more_than_a_hundred_nodes_are_refused_as_needing_a_quota_increase(monkeypatch, tmp_path, count):
+    # CreateCluster's NumberOfNodes: "Value must be at least 1 and no more than 100"
+    with pytest.raises(SettingsError, match=f"^NODE_COUNT={count}: Redshift takes at most 100 nodes unless AWS "
+                                            "raises the account's node quota"):
+        _settings(monkeypatch, tmp_path, NODE_TYPE="ra3.16xlarge", NODE_COUNT=count)
 
 
 def test_slices_follow_the_node_type(monkeypatch, tmp_path):
