@@ -42,6 +42,7 @@ ROLE_NOT_READY_CODES = ("InvalidParameterValue", "InvalidParameterCombination", 
 ROLE_NOT_READY = re.compile(r"\brole\b.*\b(not valid|invalid|delegate|assume|not authorized|does not exist|"
                             r"cannot be found)", re.I | re.S)
 pause = time.sleep  # between tries (tests make it instant)
+clock = time.monotonic  # how long it has tried (tests move it on)
 ROLE_POLICY_NAME = "s3-sources-and-staging"
 TAGS = [{"Key": "project", "Value": "sparkify-dwh"}]
 
@@ -85,12 +86,12 @@ def with_role_retry(call: Callable[[], dict], what: str, say: Callable[[str], No
     at most `timeout` seconds; any other error, or the same one past the time, goes on."""
     from botocore.exceptions import ClientError
 
-    started = time.monotonic()
+    started = clock()
     while True:
         try:
             return call()
         except ClientError as err:
-            waited = time.monotonic() - started
+            waited = clock() - started
             if not role_not_ready(err) or waited + IAM_RETRY_SECONDS > timeout:
                 raise
             say(f"{what}: the role is not usable yet (IAM propagates it in the background); trying again in "

@@ -76,6 +76,8 @@ def print_load(settings: Settings, out=None) -> None:
     plans = [_plan(kind, settings) for kind in staging.TABLES]
     for p in plans:
         run(staging.LEDGER_READ, (p.kind,), note=f"{p.kind}: the files already loaded (no lock held)")
+    for statement, params, note in stager.prepare_statements():
+        run(statement, params, note=note)
     run(lock.LOCK, note="staging: one transaction, under the load lock")
     for p in plans:
         if not p.full_refresh:

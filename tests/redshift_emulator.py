@@ -34,7 +34,8 @@ own behaviour emulated where the load depends on it, as the documentation descri
 
 Hooks let a test make Redshift do what the documentation allows and the data alone would not:
 `refuse(table, row) -> (column, code, message) | None`, `lose_rows` rows loaded silently fewer,
-`copy_error` a COPY that fails before loading and logs no error rows (an access error, say),
+`copy_error` a COPY of the parts' manifest that fails before loading and logs no error rows (an access
+error, say),
 `late_errors` error rows that appear late: each read of sys_load_error_detail after a COPY sees the rows
 of one more of its parts than the read before (system views fill in per node, and no delay is
 documented), `role_not_ready` a list holding how many COPYs still fail because the IAM role cannot be
@@ -182,7 +183,7 @@ class EmulatedRedshift:
         if self.role_not_ready is not None and self.role_not_ready[0] > 0:
             self.role_not_ready[0] -= 1
             self._fail(NOT_ASSUMABLE.format(role=role.group(1)))
-        if self.copy_error:
+        if self.copy_error and manifest_copy:
             self._fail(self.copy_error)
         statupdate = re.search(r"\bSTATUPDATE (ON|OFF)\b", sql)
         if statupdate and statupdate.group(1) == "ON" and not (self.superuser or self._owns(table)):

@@ -107,6 +107,10 @@ class Stager(ABC):
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         """(statement, parameters, note) of what `copy` sends for `plan`, in order, for the dry run."""
 
+    def prepare_statements(self) -> list[tuple[str, tuple, str | None]]:
+        """(statement, parameters, note) of what `prepare` sends, if anything, for the dry run."""
+        return []
+
     def insert(self, cur, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Bookkeeping rows (rejects, the ledger) into `table`: multi-row INSERTs of bind parameters."""
         db.insert(cur, table, columns, rows)

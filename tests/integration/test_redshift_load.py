@@ -331,8 +331,9 @@ def test_bookkeeping_and_every_statement_hold_against_redshift_s_rules(rig, smal
     assert any(s.startswith("INSERT INTO schema_history") for s in sent)
     assert any(s.startswith("INSERT INTO load_files") for s in sent)
     assert all(not problems(s) for s in sent)
-    assert sent.count("SET statement_timeout TO 3600000") == len(rig.connections) == 3
-    assert sent.count("SET extra_float_digits TO 2") == 3
+    # each load, and a connection of its own for the role's proof when a load has rows to copy (not the rerun)
+    assert sent.count("SET statement_timeout TO 3600000") == len(rig.connections) == 5
+    assert sent.count("SET extra_float_digits TO 2") == 5
     for asked in rig.connections:  # TLS, keepalives, and the password only where psycopg2 needs it
         assert asked["sslmode"] == "require" and asked["keepalives"] == 1 and asked["keepalives_idle"] == 60
         assert asked["password"] == "Secret123abc" and asked["port"] == 5439
@@ -470,7 +471,7 @@ def test_statupdate_is_off_for_a_staging_table_the_loading_user_does_not_own(rig
     rig.events.clear()
     summary = rig.load(small_dataset, FULL_REFRESH="1", MAX_ERRORS="10", say=said.append)
     assert summary.tables["songplays"] > 0
-    copies = {s.split()[1]: s for s in rig.events if s.startswith("COPY")}
+    copies = {s.split()[1]: s for s in rig.events if s.startswith("COPY") and "MANIFEST" in s}
     assert "STATUPDATE OFF" in copies["staging_events"] and "STATUPDATE ON" in copies["staging_songs"]
     assert [line for line in said if "STATUPDATE OFF" in line] == [
         f"COPY into staging_events: STATUPDATE OFF, as staging_events is owned by {role} and the loading user is not "
@@ -478,7 +479,7 @@ def test_statupdate_is_off_for_a_staging_table_the_loading_user_does_not_own(rig
     rig.hooks["superuser"] = True
     rig.events.clear()
     rig.load(small_dataset, FULL_REFRESH="1", MAX_ERRORS="10")
-    assert all("STATUPDATE ON" in s for s in rig.events if s.startswith("COPY"))
+    assert all("STATUPDATE ON" in s for s in rig.events if s.startswith("COPY") and "MANIFEST" in s)
 
 
 def test_a_refused_vacuum_is_reported_not_fatal(rig, small_dataset, conn):
@@ -645,3 +646,36 @@ def test_a_session_id_past_two_to_the_53_reaches_redshift_exactly(rig, tmp_path,
     conn.rollback()
     rig.load_postgres(root)
     same_everywhere(rig, conn)
+
+
+def test_a_role_iam_has_not_propagated_yet_is_waited_for_before_the_lock(rig, small_dataset, conn, monkeypatch):
+    """A role used seconds after it was made or attached can be refused ("not authorized to assume IAM Role").
+    Before the lock a COPY ... NOLOAD of one line proves it usable, tried again while it is refused."""
+    from sparkify_dwh import aws
+
+    paused = []
+    monkeypatch.setattr(aws, "pause", paused.append)
+    rig.hooks["role_not_ready"] = [2]  # the first two COPYs are refused, on any connection
+    said = []
+    summary = rig.load(small_dataset, say=said.append)
+    assert summary.tables["songplays"] > 0 and paused == [aws.IAM_RETRY_SECONDS] * 2
+    probes = [n for n, s in enumerate(rig.events) if s.startswith("COPY") and s.endswith("NOLOAD")]
+    assert len(probes) == 3 and probes[-1] < rig.events.index("LOCK TABLE load_lock")
+    assert said.count("COPY's role is not usable yet (IAM propagates it in the background); tried again after "
+                      "10 s") == 2
+    rig.load_postgres(small_dataset)
+    same_everywhere(rig, conn)
+
+
+def test_a_role_still_refused_after_the_time_fails_the_load_before_the_lock(rig, small_dataset, conn, monkeypatch):
+    from sparkify_dwh import aws
+
+    clock = iter(range(0, 10_000, 30))
+    monkeypatch.setattr(aws, "pause", lambda seconds: None)
+    monkeypatch.setattr(aws, "clock", lambda: next(clock))
+    rig.hooks["role_not_ready"] = [1000]
+    with pytest.raises(StagingError, match=r"COPY cannot read s3://.* after \d+ s: User .* is not authorized to "
+                                           "assume IAM Role"):
+        rig.load(small_dataset)
+    assert "LOCK TABLE load_lock" not in rig.events and staged(conn, "staging_songs")[0] == 0
+    assert rig.staged_objects() == []

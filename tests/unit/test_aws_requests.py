@@ -140,7 +140,7 @@ def test_another_refusal_or_the_same_past_the_time_is_not_retried(redshift, monk
         with pytest.raises(ClientError, match="password"):
             aws.ensure_cluster(redshift, rs, ROLE, "sg-1", lambda line: None)
     clock = iter(range(0, 1000, 60))  # 60 s a try: a third would pass the 120 s
-    monkeypatch.setattr(aws.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(aws, "clock", lambda: next(clock))
     tries = []
 
     def refused():

@@ -2,7 +2,9 @@
 to reach staging.
 
 prepare (no lock): the new and changed files are read in parallel, parsed by `records` exactly as on
-PostgreSQL, and written as gzip JSON-lines parts to STAGING_PREFIX/<load>/ (parts.py).
+PostgreSQL, and written as gzip JSON-lines parts to STAGING_PREFIX/<load>/ (parts.py); then, on a
+connection of its own, a COPY ... NOLOAD of one line proves the role usable, and while IAM has not
+propagated it yet that is tried again, for a bounded time (copy.ROLE_NOT_READY).
 copy (in the staging transaction): one COPY per staging table from the parts' manifest (copy.py), with
 STATUPDATE ON when the loading user owns the table or is a superuser (else OFF, and said); what
 Redshift says it loaded is compared with the rows written, and the difference must be exactly the
@@ -12,12 +14,14 @@ discard (always, on every way out): the load's parts are deleted from S3; they h
 
 from __future__ import annotations
 
+import gzip
+import json
 import tempfile
 from pathlib import Path
 
 import psycopg2
 
-from ... import db, embedded, sources, transform
+from ... import aws, db, embedded, sources, transform
 from ...config import ENV_EXAMPLE, Settings, SettingsError
 from ..base import Capabilities, Copied, CopyRejected, Plan, Stager, StagingError
 from ..postgres import Postgres
@@ -26,9 +30,11 @@ from . import connection, copy, maintenance, parts, rejects
 
 class RedshiftStager(Stager):
     def __init__(self, settings: Settings, load_id: str, quiet: bool, *, s3=None, read_client=None,
-                 dry_run: bool = False, notes: list[str] | None = None):
+                 dry_run: bool = False, notes: list[str] | None = None, connect=None):
         rs = settings.redshift
         self.settings, self.load_id, self.quiet = settings, load_id, quiet
+        self.connect = connect  # a connection of its own, for the role's proof (none: not proved)
+        self.role_proved = False
         self.notes = [] if notes is None else notes  # said after the load (Redshift.maintain)
         self.role = copy.role_arn(rs, dry_run=dry_run)
         self.s3 = s3
@@ -64,6 +70,36 @@ class RedshiftStager(Stager):
             self.compacted[p.kind] = parts.compact(
                 p.kind, p.todo, p.source, self.target, self.slices, Path(self._workdir.name),
                 read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet)
+        if self.connect is not None and not self.role_proved and any(c.rows for c in self.compacted.values()):
+            self._prove_role()
+
+    def _prove_role(self) -> None:
+        """COPY ... NOLOAD of one line, again while the role is not usable yet, for a bounded time."""
+        parts.put(self.s3, self.target.probe(), gzip.compress(json.dumps(copy.PROBE_ROW).encode() + b"\n"))
+        conn = self.connect()
+        started = aws.clock()
+        try:
+            while True:
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(copy.probe_copy(self.target))
+                    conn.rollback()
+                    self.role_proved = True
+                    return
+                except psycopg2.Error as err:
+                    conn.rollback()
+                    message = db.mask(str(err).strip())
+                    waited = aws.clock() - started
+                    if not copy.ROLE_NOT_READY.search(message) or waited + aws.IAM_RETRY_SECONDS > \
+                            aws.IAM_PROPAGATION_SECONDS:
+                        raise StagingError(f"COPY cannot read {self.target.uri()} with {self.role}"
+                                           f"{' after ' + str(int(waited)) + ' s' if waited >= 1 else ''}: "
+                                           f"{message.splitlines()[0]}") from None
+                    self.notes.append(f"COPY's role is not usable yet (IAM propagates it in the background); tried "
+                                      f"again after {aws.IAM_RETRY_SECONDS} s")
+                    aws.pause(aws.IAM_RETRY_SECONDS)
+        finally:
+            conn.close()
 
     def _pending(self, but: str) -> list:
         """(kind, reject) the parser found in the sources not yet copied, `but` excluded."""
@@ -116,6 +152,11 @@ class RedshiftStager(Stager):
                           "is not a superuser; its statistics are left to Redshift's automatic analyze")
         return False
 
+    def prepare_statements(self) -> list[tuple[str, tuple, str | None]]:
+        return [(copy.probe_copy(self.target), (), "once the parts are uploaded, on a connection of its own, in a "
+                 "transaction rolled back: the role proved usable (one line, NOLOAD), again every "
+                 f"{aws.IAM_RETRY_SECONDS} s while IAM propagates it, for at most {aws.IAM_PROPAGATION_SECONDS} s")]
+
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         note = (f"{plan.kind}: new and changed files of {plan.source}, parsed, compacted into parts of "
                 f"{self.target.uri(plan.kind)}/ ({self.slices} slices) before the lock")
@@ -158,7 +199,8 @@ class Redshift(Postgres):
         return connection.connect(self.settings, self.password())
 
     def stager(self, load_id: str, *, quiet: bool = False, dry_run: bool = False) -> Stager:
-        return RedshiftStager(self.settings, load_id, quiet, dry_run=dry_run, notes=self.notes)
+        return RedshiftStager(self.settings, load_id, quiet, dry_run=dry_run, notes=self.notes,
+                              connect=None if dry_run else self.connect)
 
     def url(self) -> str:
         return connection.where(self.settings.redshift)

@@ -71,6 +71,9 @@ class Target:
     def part(self, kind: str, number: int) -> str:
         return self.uri(kind, f"part-{number:04d}.json.gz")
 
+    def probe(self) -> str:
+        return self.uri("probe.json.gz")
+
 
 def bucket_region(s3, staging: str) -> str:
     """The Region of the staging bucket, for COPY's REGION: "If the REGION parameter is specified, all
@@ -121,6 +124,28 @@ def stage_copy(kind: str, target: Target, budget: int, statupdate: bool = True) 
                         budget=budget, statupdate=statupdate)
     return copy_sql(TABLES[kind], SONG_COLUMNS, target.manifest(kind), target, json_format="auto", budget=budget,
                     statupdate=statupdate)
+
+
+# Before the lock, the role is proved usable: a COPY ... NOLOAD ("Checks the validity of the data file
+# without actually loading the data") of one line, in a transaction of its own that is rolled back. A role
+# IAM has not propagated yet is refused with "User arn:aws:redshift:... is not authorized to assume IAM Role
+# ..." (or "Not authorized to get credentials of role"): that is tried again every IAM_RETRY_SECONDS for at
+# most IAM_PROPAGATION_SECONDS, where a refusal costs nothing, instead of failing the staging transaction.
+ROLE_NOT_READY = re.compile(r"not authorized to (assume IAM Role|get credentials of role)", re.I)
+PROBE_ROW = {"artist_id": "probe", "song_id": "probe", "source_file": "probe", "source_line": 0, "load_id": "probe"}
+
+
+def probe_copy(target: Target) -> str:
+    """The COPY that proves the role can read the staging prefix, loading nothing."""
+    return "\n".join([
+        f"COPY {TABLES['songs']} ({', '.join(PROBE_ROW)})",
+        f"FROM {literal(target.probe())}",
+        f"IAM_ROLE {literal(target.role_arn)}",
+        "FORMAT AS JSON 'auto'",
+        "GZIP",
+        f"REGION {literal(target.region)}",
+        "NOLOAD",
+    ])
 
 
 def jsonpaths() -> dict:
