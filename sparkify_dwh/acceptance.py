@@ -3,7 +3,10 @@
 1. Provision a warehouse of its own (Serverless workgroup `sparkify-acceptance` by default, or a cluster
    of that name), reachable from this machine only (public endpoint, the security group open to this
    machine's address /32, TLS required), or reuse it when it exists.
-2. Generate a deterministic dataset and plant bad records in it (BAD_EVENTS, BAD_SONG).
+2. Generate a deterministic dataset and plant bad records in it (BAD_EVENTS, BAD_SONG), and good ones whose
+   text holds every control character U+0001..U+001F (CONTROL_TEXT): the parts write them as \\n, \\t and
+   \\u00XX escapes, of which COPY's JSON documentation names only \\n and \\t, so a live run proves or
+   disproves that Redshift reads them back as PostgreSQL does.
 3. Load it into Redshift through the real path: compaction, parts uploaded to S3, COPY.
 4. Load the same folder into a database of its own on the embedded PostgreSQL.
 5. Compare every star table and the rejects: counts and a SHA-256 over a canonical rendering (compare.py).
@@ -36,6 +39,16 @@ BAD_EVENTS = [
     json.dumps({"ts": 1541105830799, "userId": "41", "song": "nul\u0000here", "page": "NextSong"}).encode(),
 ]
 BAD_SONG = b'{"song_id": "SOBROKEN", "title": "half a record"'
+# every control character but NUL (which both refuse), in a song, its artist and a play that matches it
+CONTROL_TEXT = "ctrl " + "".join(chr(c) for c in range(1, 32)) + " end"
+CONTROL_SONG = {"num_songs": 1, "artist_id": "ARCONTROL", "artist_latitude": None, "artist_longitude": None,
+                "artist_location": CONTROL_TEXT, "artist_name": CONTROL_TEXT, "song_id": "SOCONTROL",
+                "title": CONTROL_TEXT, "duration": 123.45678, "year": 2018}
+CONTROL_EVENT = {"artist": CONTROL_TEXT, "auth": "Logged In", "firstName": CONTROL_TEXT, "gender": "F",
+                 "itemInSession": 0, "lastName": "Control", "length": 123.45678, "level": "free",
+                 "location": CONTROL_TEXT, "method": "PUT", "page": "NextSong", "registration": 1540919166796.0,
+                 "sessionId": 990001, "song": CONTROL_TEXT, "status": 200, "ts": 1541105830800,
+                 "userAgent": CONTROL_TEXT, "userId": "990001"}
 
 
 @dataclass
@@ -52,14 +65,16 @@ class Outcome:
 
 
 def plant_bad_records(root: Path) -> int:
-    """Add BAD_EVENTS to the first log file and BAD_SONG as a song file of its own; returns how many."""
+    """Add BAD_EVENTS to the first log file and BAD_SONG as a song file of its own; returns how many. Add
+    CONTROL_EVENT there too and CONTROL_SONG as a song file: good records, which both must load alike."""
     first = sorted((root / "log_data").rglob("*.json"))[0]
     with first.open("ab") as f:
-        for line in BAD_EVENTS:
+        for line in BAD_EVENTS + [json.dumps(CONTROL_EVENT).encode()]:
             f.write(line + b"\n")
     broken = root / "song_data" / "Z" / "Z" / "Z" / "TRZZZBROKEN.json"
     broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_bytes(BAD_SONG)
+    (broken.parent / "TRZZZCONTROL.json").write_bytes(json.dumps(CONTROL_SONG).encode())
     return len(BAD_EVENTS) + 1
 
 

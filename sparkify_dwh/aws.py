@@ -7,19 +7,42 @@ is reported, not an error.
 
 The master password is DB_PASSWORD, or, when that is unset, one Redshift keeps in Secrets Manager
 (ManageMasterPassword). It is sent to the API and nowhere else: never printed, logged or written.
+
+IAM propagates a new role, or a change to one, in the background: a role used seconds after it was made
+can be refused. A request refused for that reason (ROLE_NOT_READY) is sent again every 10 s for at most
+IAM_PROPAGATION_SECONDS, and provision waits until Redshift says the role is in-sync with the cluster or
+namespace before it goes on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .config import NODE_TYPES, RedshiftSettings, SettingsError
+from .config import ENV_EXAMPLE, NODE_TYPES, RedshiftSettings, SettingsError
 from .sources import is_s3, split_s3
 
-PARAMETER_GROUP_FAMILY = "redshift-1.0"
+# "The default parameter group family is redshift-2.0" (Management Guide, Amazon Redshift parameter groups):
+# new clusters without a group of their own get default.redshift-2.0. A group of the older redshift-1.0
+# family, left by an earlier provision, is replaced while no cluster uses it.
+PARAMETER_GROUP_FAMILY = "redshift-2.0"
+# CreateCluster's Port: "For clusters with RG or RA3 nodes - Select a port within the ranges 5431-5455 or
+# 8191-8215. (If you have an existing cluster with RG or RA3 nodes, it isn't required that you change the
+# port to these ranges.)"
+RA3_PORTS = ((5431, 5455), (8191, 8215))
+IAM_PROPAGATION_SECONDS = 120
+IAM_RETRY_SECONDS = 10
+# A request refused because IAM has not propagated the role yet: CreateCluster and ModifyClusterIamRoles
+# answer InvalidParameterValue "The IAM role ... is not valid. The IAM role must delegate access to an Amazon
+# Redshift account"; CreateNamespace and UpdateNamespace a ValidationException naming the role.
+ROLE_NOT_READY_CODES = ("InvalidParameterValue", "InvalidParameterCombination", "ValidationException")
+ROLE_NOT_READY = re.compile(r"\brole\b.*\b(not valid|invalid|delegate|assume|not authorized|does not exist|"
+                            r"cannot be found)", re.I | re.S)
+pause = time.sleep  # between tries (tests make it instant)
+clock = time.monotonic  # how long it has tried (tests move it on)
 ROLE_POLICY_NAME = "s3-sources-and-staging"
 TAGS = [{"Key": "project", "Value": "sparkify-dwh"}]
 
@@ -49,6 +72,31 @@ def client(service: str, region: str):
 
 def _code(err) -> str:
     return err.response.get("Error", {}).get("Code", "")
+
+
+def role_not_ready(err) -> bool:
+    """Whether a refused request names the role as unusable, which a role IAM has not propagated yet is."""
+    error = getattr(err, "response", {}).get("Error", {})
+    return error.get("Code", "") in ROLE_NOT_READY_CODES and bool(ROLE_NOT_READY.search(error.get("Message", "")))
+
+
+def with_role_retry(call: Callable[[], dict], what: str, say: Callable[[str], None],
+                    timeout: float = IAM_PROPAGATION_SECONDS) -> dict:
+    """call(), sent again every IAM_RETRY_SECONDS while it is refused because the role is not usable yet, for
+    at most `timeout` seconds; any other error, or the same one past the time, goes on."""
+    from botocore.exceptions import ClientError
+
+    started = clock()
+    while True:
+        try:
+            return call()
+        except ClientError as err:
+            waited = clock() - started
+            if not role_not_ready(err) or waited + IAM_RETRY_SECONDS > timeout:
+                raise
+            say(f"{what}: the role is not usable yet (IAM propagates it in the background); trying again in "
+                f"{IAM_RETRY_SECONDS} s, for at most {timeout:.0f} s")
+            pause(IAM_RETRY_SECONDS)
 
 
 # --- IAM -----------------------------------------------------------------------------------------
@@ -125,20 +173,35 @@ def delete_role(iam, name: str, say: Callable[[str], None]) -> None:
 # --- Parameter group -------------------------------------------------------------------------------
 
 
-def ensure_parameter_group(redshift, name: str, say: Callable[[str], None]) -> None:
-    """A parameter group of the cluster's own, with require_ssl=true (clients must use TLS)."""
+def ensure_parameter_group(redshift, name: str, say: Callable[[str], None], in_use: bool = False) -> None:
+    """A parameter group of the cluster's own, family PARAMETER_GROUP_FAMILY, with require_ssl=true (clients
+    must use TLS). One of another family is replaced, unless a cluster uses it (`in_use`): then it is kept,
+    and said (a parameter group cannot be deleted while a cluster uses it)."""
     try:
-        redshift.describe_cluster_parameter_groups(ParameterGroupName=name)
-        say(f"parameters {name}: exists, reused")
+        (group,) = redshift.describe_cluster_parameter_groups(ParameterGroupName=name)["ParameterGroups"]
+        family = group.get("ParameterGroupFamily", PARAMETER_GROUP_FAMILY)
+        if family == PARAMETER_GROUP_FAMILY:
+            say(f"parameters {name}: exists, reused")
+        elif in_use:
+            say(f"parameters {name}: family {family}, kept as the cluster uses it (make teardown, then make "
+                f"provision, makes it again in {PARAMETER_GROUP_FAMILY})")
+        else:
+            redshift.delete_cluster_parameter_group(ParameterGroupName=name)
+            _create_parameter_group(redshift, name)
+            say(f"parameters {name}: family {family} replaced by {PARAMETER_GROUP_FAMILY}")
     except redshift.exceptions.ClusterParameterGroupNotFoundFault:
-        redshift.create_cluster_parameter_group(
-            ParameterGroupName=name, ParameterGroupFamily=PARAMETER_GROUP_FAMILY, Tags=TAGS,
-            Description="sparkify-dwh: TLS required",
-        )
-        say(f"parameters {name}: created")
+        _create_parameter_group(redshift, name)
+        say(f"parameters {name}: created ({PARAMETER_GROUP_FAMILY})")
     redshift.modify_cluster_parameter_group(
         ParameterGroupName=name,
         Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true", "ApplyType": "static"}],
+    )
+
+
+def _create_parameter_group(redshift, name: str) -> None:
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName=name, ParameterGroupFamily=PARAMETER_GROUP_FAMILY, Tags=TAGS,
+        Description="sparkify-dwh: TLS required",
     )
 
 
@@ -277,9 +340,12 @@ def wait_available(redshift, identifier: str, say, poll: float = 20, timeout: fl
         if cluster is None:
             raise AwsError(f"cluster {identifier} disappeared while waiting for it")
         status = cluster["ClusterStatus"]
-        if status == "available" and cluster.get("Endpoint", {}).get("Address"):
+        pending = [r["IamRoleArn"] for r in cluster.get("IamRoles", []) if r.get("ApplyStatus", "in-sync") != "in-sync"]
+        if status == "available" and cluster.get("Endpoint", {}).get("Address") and not pending:
             say(f"cluster   {identifier}: available after {_elapsed(started)}")
             return cluster
+        if status == "available" and pending:
+            status = "available, its role not yet in-sync"
         if status in {"deleting", "final-snapshot", "incompatible-hsm", "incompatible-network",
                       "incompatible-parameters", "incompatible-restore", "storage-full"}:
             raise AwsError(f"cluster {identifier} is {status}; see the Redshift console")
@@ -309,13 +375,29 @@ def wait_deleted(redshift, identifier: str, say, poll: float = 20, timeout: floa
               lambda cluster: cluster["ClusterStatus"], say, poll, timeout)
 
 
-def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say) -> dict:
+def check_new_cluster(redshift, rs: RedshiftSettings) -> dict | None:
+    """The cluster when it exists; else, before anything is made for it, what a new cluster may not have."""
     existing = describe_cluster(redshift, rs.cluster_identifier)
+    if existing is not None:
+        return existing
+    if NODE_TYPES[rs.node_type].retired:
+        raise SettingsError(f"NODE_TYPE={rs.node_type}: AWS deprecated DC2 in April 2025 and no longer creates DC2 "
+                            "clusters; choose ra3.large, its successor (an existing DC2 cluster is still used)")
+    if not any(low <= rs.db_port <= high for low, high in RA3_PORTS):
+        raise SettingsError(f"DB_PORT={rs.db_port}: a new RA3 cluster listens on 5431-5455 or 8191-8215 (an existing "
+                            f"one keeps its port) (see {ENV_EXAMPLE})")
+    return None
+
+
+def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say) -> dict:
+    existing = check_new_cluster(redshift, rs)
     if existing is not None:
         say(f"cluster   {rs.cluster_identifier}: exists ({existing['ClusterStatus']}), reused")
         attached = {r["IamRoleArn"] for r in existing.get("IamRoles", [])}
         if role_arn not in attached:
-            redshift.modify_cluster_iam_roles(ClusterIdentifier=rs.cluster_identifier, AddIamRoles=[role_arn])
+            with_role_retry(lambda: redshift.modify_cluster_iam_roles(ClusterIdentifier=rs.cluster_identifier,
+                                                                      AddIamRoles=[role_arn]),
+                            f"cluster   {rs.cluster_identifier}", say)
             say(f"cluster   {rs.cluster_identifier}: role attached")
         for label, wanted, actual in (
             ("PUBLICLY_ACCESSIBLE", rs.publicly_accessible, bool(existing.get("PubliclyAccessible"))),
@@ -325,9 +407,6 @@ def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str,
                 say(f"warning: cluster {rs.cluster_identifier} has {label}={actual}, settings ask {wanted}; "
                     "change it in the console or tear down and provision again")
         return existing
-    if NODE_TYPES[rs.node_type].retired:
-        raise SettingsError(f"NODE_TYPE={rs.node_type}: AWS deprecated DC2 in April 2025 and no longer creates DC2 "
-                            "clusters; choose ra3.large, its successor (an existing DC2 cluster is still used)")
     request = {
         "ClusterIdentifier": rs.cluster_identifier,
         "NodeType": rs.node_type,
@@ -349,7 +428,8 @@ def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str,
         request["MasterUserPassword"] = rs.db_password
     else:
         request["ManageMasterPassword"] = True
-    cluster = redshift.create_cluster(**request)["Cluster"]
+    cluster = with_role_retry(lambda: redshift.create_cluster(**request), f"cluster   {rs.cluster_identifier}",
+                              say)["Cluster"]
     say(f"cluster   {rs.cluster_identifier}: created ({rs.node_count} x {rs.node_type}, encrypted, "
         f"{'public' if rs.publicly_accessible else 'private'}, password "
         f"{'from DB_PASSWORD' if rs.db_password else 'in Secrets Manager'})")
@@ -357,8 +437,9 @@ def ensure_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str,
 
 
 def provision_cluster(redshift, rs: RedshiftSettings, role_arn: str, group_id: str, say, poll: float = 20) -> dict:
-    """The parameter group and the cluster; returns the cluster once available."""
-    ensure_parameter_group(redshift, rs.parameter_group, say)
+    """The parameter group and the cluster; returns the cluster once available, its role in-sync."""
+    ensure_parameter_group(redshift, rs.parameter_group, say,
+                           in_use=describe_cluster(redshift, rs.cluster_identifier) is not None)
     ensure_cluster(redshift, rs, role_arn, group_id, say)
     return wait_available(redshift, rs.cluster_identifier, say, poll=poll)
 

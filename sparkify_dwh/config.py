@@ -260,10 +260,17 @@ NODE_TYPES = {
 }
 SSL_MODES = ("require", "verify-ca", "verify-full")
 # Redshift Serverless (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html): "You can
-# set this value to 4 RPUs, or multiples of 8 at 8 or above (8, 16, 24...512)"; 4 is the smallest. The
+# set this value to 4 RPUs, or multiples of 8 at 8 or above (8, 16, 24...512)"; 4 is the smallest. "When you
+# set the base capacity between 512-1024, you can increase or decrease RPUs in increments of 32", in the
+# Regions the page lists ("In other Regions, the maximum base capacity is 512 RPUs"). The
 # usage limit is RPU-hours a day (CreateUsageLimit: period daily, breachAction deactivate): 12 is three
 # hours of 4 RPUs a day, about $4.50 at $0.375 an RPU-hour.
 SERVERLESS_BASE_CAPACITY = 4
+SERVERLESS_1024_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1")
+# CreateCluster's NumberOfNodes: "Value must be at least 1 and no more than 100" (a larger cluster takes a
+# quota increase from AWS first)
+CREATE_CLUSTER_NODES = 100
+IAM_NAME_LIMIT = 64  # IAM role names: at most 64 characters
 SERVERLESS_USAGE_LIMIT = 12
 SERVERLESS_PARTS = 8
 
@@ -349,6 +356,9 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
     if not low <= node_count <= high:
         raise SettingsError(f"NODE_COUNT={node_count}: a {node_type} cluster has {low} to {high} nodes "
                             f"(see {ENV_EXAMPLE})")
+    if node_count > CREATE_CLUSTER_NODES:
+        raise SettingsError(f"NODE_COUNT={node_count}: Redshift takes at most {CREATE_CLUSTER_NODES} nodes unless AWS "
+                            f"raises the account's node quota first (a quota increase request) (see {ENV_EXAMPLE})")
     user = _text(values, "DB_USER", "sparkify_admin")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,126}", user):
         raise SettingsError(f"DB_USER={user!r}: a lowercase letter, then lowercase letters, digits and underscores "
@@ -396,9 +406,13 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
     if workgroup:
         namespace = (_text(values, "REDSHIFT_NAMESPACE") or workgroup).lower()
     base = _int(values, "BASE_CAPACITY", SERVERLESS_BASE_CAPACITY)
-    if not (base == 4 or (8 <= base <= 1024 and base % 8 == 0)):
-        raise SettingsError(f"BASE_CAPACITY={base}: 4, or a multiple of 8 from 8 to 512 RPUs (1024 in some "
-                            f"regions) (see {ENV_EXAMPLE})")
+    region = _text(values, "AWS_REGION") or _text(values, "AWS_DEFAULT_REGION") or "us-west-2"
+    if not (base == 4 or (8 <= base <= 512 and base % 8 == 0) or (512 < base <= 1024 and base % 32 == 0)):
+        raise SettingsError(f"BASE_CAPACITY={base}: 4, 8 to 512 in steps of 8, or 544 to 1024 in steps of 32 RPUs "
+                            f"(see {ENV_EXAMPLE})")
+    if base > 512 and region not in SERVERLESS_1024_REGIONS:
+        raise SettingsError(f"BASE_CAPACITY={base}: over 512 RPUs only in {', '.join(SERVERLESS_1024_REGIONS)}, not "
+                            f"{region} (see {ENV_EXAMPLE})")
     port = _int(values, "DB_PORT", 5439, low=1, high=65535)
     if workgroup and not (5431 <= port <= 5455 or 8191 <= port <= 8215):
         raise SettingsError(f"DB_PORT={port}: a Serverless workgroup listens on 5431-5455 or 8191-8215 "
@@ -419,16 +433,29 @@ def redshift_settings(values: dict[str, str]) -> RedshiftSettings:
         db_user=user,
         db_password=password,
         db_port=port,
-        iam_role_name=_text(values, "IAM_ROLE_NAME", f"{workgroup or cluster}-copy"),
+        iam_role_name=_text(values, "IAM_ROLE_NAME") or copy_role_name(workgroup or cluster),
         staging_prefix=staging,
         publicly_accessible=_flag(values, "PUBLICLY_ACCESSIBLE"),
         allowed_cidr=cidr,
         final_snapshot=_flag(values, "FINAL_SNAPSHOT"),
         host=_text(values, "REDSHIFT_HOST") or None,
         role_arn=_text(values, "REDSHIFT_ROLE_ARN") or None,
-        region=_text(values, "AWS_REGION") or _text(values, "AWS_DEFAULT_REGION") or "us-west-2",
+        region=region,
         sslmode=sslmode,
     )
+
+
+def copy_role_name(warehouse: str) -> str:
+    """The COPY role's default name, `<warehouse>-copy`; when that passes IAM's 64 characters, the name cut
+    short and a hash of all of it in place of the rest: the same on every run, and two long names differing
+    only past the cut still get two roles."""
+    name = f"{warehouse}-copy"
+    if len(name) <= IAM_NAME_LIMIT:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(warehouse.encode()).hexdigest()[:8]
+    return f"{warehouse[:IAM_NAME_LIMIT - len(digest) - 6].rstrip('-')}-{digest}-copy"
 
 
 def _check_password(password: str) -> None:

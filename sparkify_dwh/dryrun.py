@@ -63,6 +63,8 @@ def print_load(settings: Settings, out=None) -> None:
     run.comment(f"{warehouse.name} load, dry run: {warehouse.describe()}")
     run.comment("Nothing is connected to or written; every source file is taken as new.\n")
     run("SET statement_timeout TO %s", (settings.statement_timeout_ms,), note="each connection: milliseconds, 0 = none")
+    for statement in warehouse.caps.session_setup:
+        run(statement)
 
     run(migrations.HISTORY_DDL.strip(), note="schema: files not yet in schema_history, each in its transaction")
     run(migrations.PENDING)
@@ -77,6 +79,8 @@ def print_load(settings: Settings, out=None) -> None:
     plans = [_plan(kind, settings) for kind in staging.TABLES]
     for p in plans:
         run(staging.LEDGER_READ, (p.kind,), note=f"{p.kind}: the files already loaded (no lock held)")
+    for statement, params, note in stager.prepare_statements():
+        run(statement, params, note=note)
     run(lock.LOCK, note="staging: one transaction, under the load lock")
     for p in plans:
         if not p.full_refresh:

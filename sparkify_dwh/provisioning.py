@@ -76,6 +76,8 @@ def _staging(settings: Settings, clients: Clients, say) -> tuple[str, str | None
 def provision(settings: Settings, say=print, clients: Clients | None = None, poll: float = 20) -> Provisioned:
     rs = settings.redshift
     clients = clients or Clients(rs.region)
+    if not rs.serverless:  # what a new cluster may not have is refused before anything is made
+        aws.check_new_cluster(clients.redshift, rs)
     staging, made = _staging(settings, clients, say)
     policy = aws.role_policy([settings.song_data, settings.log_data], staging)
     role_arn = aws.ensure_role(clients.iam, rs.iam_role_name, policy, say)
@@ -85,7 +87,7 @@ def provision(settings: Settings, say=print, clients: Clients | None = None, pol
     if rs.serverless:
         serverless.ensure_namespace(clients.serverless, rs, role_arn, say)
         subnets = aws.default_subnets(clients.ec2, rs.region)
-        serverless.ensure_workgroup(clients.serverless, rs, group_id, subnets, say)
+        serverless.ensure_workgroup(clients.serverless, rs, group_id, subnets, say, poll=poll)
         workgroup = serverless.wait_available(clients.serverless, rs, say, poll=poll)
         serverless.ensure_usage_limit(clients.serverless, rs, workgroup["workgroupArn"], say)
         endpoint = workgroup["endpoint"]

@@ -2,11 +2,13 @@
 compute, its network and its TLS rule), with a usage limit on RPU-hours as a cost guardrail.
 
 provision: the namespace, created with its admin password managed in Secrets Manager (or DB_PASSWORD)
-and the COPY role attached; the workgroup at BASE_CAPACITY RPUs (4, the smallest the service allows;
-8 where a region refuses 4), require_ssl=true, behind the security group, public only when asked; a
-daily usage limit of USAGE_LIMIT_RPU_HOURS with breach action `deactivate`, which turns user queries
-off until the next day ("The action that Amazon Redshift Serverless takes when the limit is reached":
-log | emit-metric | deactivate). Each piece is found and reused when it exists.
+and the COPY role attached (a request refused while IAM propagates the role is sent again, aws.py), then
+waited for until it is AVAILABLE with the role's applyStatus in-sync; the workgroup at BASE_CAPACITY
+RPUs (4, the smallest the service allows; 8 where a region refuses 4), require_ssl=true, behind the
+security group, public only when asked; a daily usage limit of USAGE_LIMIT_RPU_HOURS with breach action
+`deactivate`, which turns user queries off until the next day ("The action that Amazon Redshift
+Serverless takes when the limit is reached": log | emit-metric | deactivate). Each piece is found and
+reused when it exists.
 
 teardown: the workgroup's usage limits, the workgroup, then the namespace, without a final snapshot.
 
@@ -20,7 +22,7 @@ import json
 import time
 from collections.abc import Callable
 
-from .aws import TAGS, AwsError, _elapsed, wait_gone
+from .aws import IAM_PROPAGATION_SECONDS, TAGS, AwsError, _elapsed, wait_gone, with_role_retry
 from .config import RedshiftSettings, SettingsError
 
 SERVERLESS_TAGS = [{"key": t["Key"], "value": t["Value"]} for t in TAGS]  # this API spells its tags lowercase
@@ -47,8 +49,10 @@ def ensure_namespace(client, rs: RedshiftSettings, role_arn: str, say: Callable[
     if namespace is not None:
         say(f"namespace {rs.namespace}: exists ({namespace['status']}), reused")
         if role_arn not in _role_arns(namespace):
-            namespace = client.update_namespace(namespaceName=rs.namespace, iamRoles=_role_arns(namespace) + [role_arn],
-                                                defaultIamRoleArn=role_arn)["namespace"]
+            roles = _role_arns(namespace) + [role_arn]
+            namespace = with_role_retry(lambda: client.update_namespace(
+                namespaceName=rs.namespace, iamRoles=roles, defaultIamRoleArn=role_arn), f"namespace {rs.namespace}",
+                say)["namespace"]
             say(f"namespace {rs.namespace}: role attached")
         return namespace
     request = {"namespaceName": rs.namespace, "dbName": rs.db_name, "adminUsername": rs.db_user,
@@ -57,22 +61,57 @@ def ensure_namespace(client, rs: RedshiftSettings, role_arn: str, say: Callable[
         request["adminUserPassword"] = rs.db_password
     else:
         request["manageAdminPassword"] = True
-    namespace = client.create_namespace(**request)["namespace"]
+    namespace = with_role_retry(lambda: client.create_namespace(**request), f"namespace {rs.namespace}",
+                                say)["namespace"]
     say(f"namespace {rs.namespace}: created (encrypted, password "
         f"{'from DB_PASSWORD' if rs.db_password else 'in Secrets Manager'})")
     return namespace
 
 
 def _role_arns(namespace: dict) -> list[str]:
-    # the API lists the roles as "IamRole(applyStatus=in-sync, iamRoleArn=arn:...)" strings or as plain ARNs
-    out = []
+    return list(_role_status(namespace))
+
+
+def _role_status(namespace: dict) -> dict[str, str]:
+    """{role ARN: applyStatus}. The API lists the roles as "IamRole(applyStatus=in-sync, iamRoleArn=arn:...)"
+    strings or as plain ARNs (taken as in-sync)."""
+    out = {}
     for entry in namespace.get("iamRoles", []):
-        out.append(entry.split("iamRoleArn=", 1)[1].rstrip(")") if "iamRoleArn=" in entry else entry)
+        arn = entry.split("iamRoleArn=", 1)[1].rstrip(")") if "iamRoleArn=" in entry else entry
+        status = entry.split("applyStatus=", 1)[1].split(",")[0].strip() if "applyStatus=" in entry else "in-sync"
+        out[arn] = status
     return out
 
 
+def _settled(namespace: dict) -> bool:
+    return namespace["status"] == "AVAILABLE" and all(v == "in-sync" for v in _role_status(namespace).values())
+
+
+def wait_namespace(client, rs: RedshiftSettings, say, poll: float = 15,
+                   timeout: float = IAM_PROPAGATION_SECONDS + 480) -> dict:
+    """The namespace once AVAILABLE with every role in-sync: a workgroup or a COPY before that may be refused."""
+    started = time.monotonic()
+    while True:
+        namespace = get_namespace(client, rs.namespace)
+        if namespace is None:
+            raise AwsError(f"namespace {rs.namespace} disappeared while waiting for it")
+        if _settled(namespace):
+            return namespace
+        if time.monotonic() - started > timeout:
+            raise AwsError(f"namespace {rs.namespace} is still {_waiting_for(namespace)} after {_elapsed(started)}; "
+                           "run again to wait")
+        say(f"namespace {rs.namespace}: {_waiting_for(namespace)}, waiting ({_elapsed(started)})")
+        time.sleep(poll)
+
+
+def _waiting_for(namespace: dict) -> str:
+    pending = [f"{arn.rsplit('/', 1)[-1]} {status}" for arn, status in _role_status(namespace).items()
+               if status != "in-sync"]
+    return ", ".join([namespace["status"]] + [f"role {p}" for p in pending])
+
+
 def ensure_workgroup(client, rs: RedshiftSettings, group_id: str, subnets: list[str],
-                     say: Callable[[str], None]) -> dict:
+                     say: Callable[[str], None], poll: float = 15) -> dict:
     workgroup = get_workgroup(client, rs.workgroup)
     if workgroup is not None:
         say(f"workgroup {rs.workgroup}: exists ({workgroup['status']}), reused")
@@ -81,6 +120,7 @@ def ensure_workgroup(client, rs: RedshiftSettings, group_id: str, subnets: list[
             say(f"warning: workgroup {rs.workgroup} has PUBLICLY_ACCESSIBLE={public}, settings ask "
                 f"{rs.publicly_accessible}; change it in the console or tear down and provision again")
         return workgroup
+    wait_namespace(client, rs, say, poll)
     request = {"workgroupName": rs.workgroup, "namespaceName": rs.namespace, "baseCapacity": rs.base_capacity,
                "publiclyAccessible": rs.publicly_accessible, "securityGroupIds": [group_id], "subnetIds": subnets,
                "port": rs.db_port,
@@ -125,14 +165,13 @@ def wait_available(client, rs: RedshiftSettings, say, poll: float = 15, timeout:
         workgroup = get_workgroup(client, rs.workgroup)
         if namespace is None or workgroup is None:
             raise AwsError(f"namespace {rs.namespace} or workgroup {rs.workgroup} disappeared while waiting for it")
-        if (namespace["status"] == "AVAILABLE" and workgroup["status"] == "AVAILABLE"
-                and workgroup.get("endpoint", {}).get("address")):
+        if _settled(namespace) and workgroup["status"] == "AVAILABLE" and workgroup.get("endpoint", {}).get("address"):
             say(f"workgroup {rs.workgroup}: available after {_elapsed(started)}")
             return workgroup
         if time.monotonic() - started > timeout:
             raise AwsError(f"workgroup {rs.workgroup} is still {workgroup['status']} after {_elapsed(started)}; "
                            "run again to wait")
-        say(f"workgroup {rs.workgroup}: {workgroup['status']}, namespace {namespace['status']}, waiting "
+        say(f"workgroup {rs.workgroup}: {workgroup['status']}, namespace {_waiting_for(namespace)}, waiting "
             f"({_elapsed(started)})")
         time.sleep(poll)
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 class Capabilities:
     dialect: str  # which SQL files it runs: NAME.sql and NAME.<dialect>.sql
     transform_setup: tuple[str, ...] = ()  # statements that open the transform's transaction
+    session_setup: tuple[str, ...] = ()  # statements every connection sends once connected
 
 
 @dataclass
@@ -105,6 +106,10 @@ class Stager(ABC):
     @abstractmethod
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         """(statement, parameters, note) of what `copy` sends for `plan`, in order, for the dry run."""
+
+    def prepare_statements(self) -> list[tuple[str, tuple, str | None]]:
+        """(statement, parameters, note) of what `prepare` sends, if anything, for the dry run."""
+        return []
 
     def insert(self, cur, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Bookkeeping rows (rejects, the ledger) into `table`: multi-row INSERTs of bind parameters."""

@@ -34,7 +34,7 @@ def emulated(monkeypatch, database, aws_env, tmp_path):
         return EmulatedRedshift(database, s3, sent=[])
 
     monkeypatch.setattr(db.psycopg2, "connect", connect)
-    monkeypatch.setattr(rejects, "PATIENCE", ())
+    monkeypatch.setattr(rejects, "pause", lambda seconds: None)
     monkeypatch.setenv("ENV_FILE", os.devnull)
     monkeypatch.setenv("DB_PASSWORD", "Secret123abc")
     for key in ("STAGING_PREFIX", "DATABASE_URL", "REDSHIFT_WORKGROUP", "WAREHOUSE"):
@@ -64,10 +64,20 @@ def run(tmp_path, fakes, other_database, said):
                           teardown=fakes.teardown, status=fakes.status, postgres_url=other_database)
 
 
-def test_acceptance_passes_when_both_warehouses_build_the_same_star(emulated, other_database, tmp_path):
+def test_acceptance_passes_when_both_warehouses_build_the_same_star(emulated, other_database, database, tmp_path):
     fakes, said = Fakes(emulated), []
     outcome = run(tmp_path, fakes, other_database, said)
     assert outcome.passed, outcome.differences
+    # the records planted with every control character reach both warehouses as written, the play matched
+    for url in (database, other_database):
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT s.title, a.name, a.location FROM songs AS s INNER JOIN artists AS a "
+                        "ON s.artist_id = a.artist_id WHERE s.song_id = 'SOCONTROL'")
+            assert cur.fetchall() == [(acceptance.CONTROL_TEXT,) * 3]
+            cur.execute("SELECT p.location, p.user_agent, u.first_name FROM songplays AS p INNER JOIN users AS u "
+                        "ON p.user_id = u.user_id WHERE p.song_id = 'SOCONTROL'")
+            assert cur.fetchall() == [(acceptance.CONTROL_TEXT,) * 3]
+        conn.close()
     # its own Serverless workgroup, public to this machine only, a budget of exactly the records planted
     assert fakes.calls == [("provision", "sparkify-acceptance", True, True, 5),
                            ("teardown", "sparkify-acceptance", emulated)]

@@ -116,6 +116,8 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert cluster["PubliclyAccessible"] is False
     assert cluster["Encrypted"] is True
     assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == [f"{CLUSTER}-params"]
+    (group,) = redshift.describe_cluster_parameter_groups(ParameterGroupName=f"{CLUSTER}-params")["ParameterGroups"]
+    assert group["ParameterGroupFamily"] == "redshift-2.0"  # the default family; make acceptance proves it live
     assert parameter_calls and all(
         call == (f"{CLUSTER}-params", [{"ParameterName": "require_ssl", "ParameterValue": "true",
                                         "ApplyType": "static"}])
@@ -184,3 +186,23 @@ def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
     proc = run_cli("teardown", cli_env, check=False)
     assert proc.returncode == 1
     assert "CONFIRM=1" in proc.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("values,setting", [
+    ({"DB_PORT": "15439"}, "DB_PORT=15439"),  # a new RA3 cluster: 5431-5455 or 8191-8215
+    ({"NODE_TYPE": "ra3.16xlarge", "NODE_COUNT": "128"}, "NODE_COUNT=128"),  # CreateCluster: at most 100
+    ({"REDSHIFT_WORKGROUP": "sparkify-refused", "BASE_CAPACITY": "12"}, "BASE_CAPACITY=12"),
+    ({"REDSHIFT_WORKGROUP": "sparkify-refused", "BASE_CAPACITY": "1056"}, "BASE_CAPACITY=1056")])
+def test_a_refused_setting_is_refused_before_anything_is_made(cli_env, aws, values, setting):
+    cli_env.update(CLUSTER_IDENTIFIER="sparkify-refused", **values)
+    proc = run_cli("provision", cli_env, check=False)
+    assert proc.returncode == 1
+    (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert setting in line
+    iam, ec2 = aws("iam"), aws("ec2")
+    assert "sparkify-refused-copy" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["sparkify-refused-access"]}])[
+        "SecurityGroups"] == []
+    assert [c for c in aws("redshift").describe_clusters()["Clusters"]
+            if c["ClusterIdentifier"] == "sparkify-refused"] == []

@@ -78,6 +78,8 @@ def test_compacted_parts_hold_every_record_of_the_originals_once(kind, folder, s
     assert all(isinstance(r[d], str | None) for r in rows for d in doubles)  # numbers with a fraction as strings
     if kind == "events":
         assert all(r["start_time"] == r["ts"] for r in rows)
+        assert all(type(r["ts"]) is int for r in rows)  # epoch milliseconds stay numbers, for TIMEFORMAT
+        assert all(r["sessionId"] is None or str(int(r["sessionId"])) == r["sessionId"] for r in rows)
         assert json.loads(_get(s3, target.jsonpaths())) == copy.jsonpaths()
 
 
@@ -158,3 +160,25 @@ def test_copy_names_the_staging_bucket_s_own_region(s3, aws_env):
     eu = boto3.client("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-central-1")
     eu.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     assert copy.bucket_region(s3, f"s3://{bucket}/loads") == "eu-central-1"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("message,waits", [
+    ("Load into table 'staging_events' failed.  Check 'stl_load_errors' system table for details.", True),
+    ("Load into table 'staging_events' failed. Check 'sys_load_error_detail' system table for details.", True),
+    ("S3ServiceException:Access Denied,Status 403", False),
+    ("User arn:aws:redshift:us-west-2:123456789012:dbuser:c/admin is not authorized to assume IAM Role r", False)])
+def test_after_a_failed_copy_rows_are_waited_for_only_when_the_message_points_to_them(
+        small_dataset, target, s3, tmp_path, message, waits):
+    result, _, _ = _compact_and_read_back("events", small_dataset / "log_data", target, s3, tmp_path)
+    part = result.loaded_parts[0]
+    detail = _ErrorDetail([])
+    readings = iter([[(part.uri, 1, "c", 1204, "m")], [(part.uri, 1, "c", 1204, "m"), (part.uri, 2, "c", 1204, "m")],
+                     [(part.uri, 1, "c", 1204, "m"), (part.uri, 2, "c", 1204, "m")]])  # the second node reports late
+    detail.fetchall = lambda: [(f.ljust(256), *rest) for f, *rest in next(readings)]
+    paused = []
+    found = rejects.after_failure(detail, result, target.uri("events"), message, minimum=2, sleep=paused.append)
+    if waits:
+        assert [line for _, line, _ in found] == [1, 2] and paused == [0, 1, 2]  # read until two readings agree
+    else:
+        assert found == [] and paused == [] and detail.params is None  # nothing read, nothing waited for

@@ -26,10 +26,10 @@ REQUIRE_SSL = [{"parameterKey": "require_ssl", "parameterValue": "true"}]
 HOST = f"{WG}.{ACCOUNT}.us-west-2.redshift-serverless.amazonaws.com"
 
 
-def namespace(status="AVAILABLE", roles=(ROLE_ARN,), secret=None):
+def namespace(status="AVAILABLE", roles=(ROLE_ARN,), secret=None, apply="in-sync"):
     out = {"namespaceName": NS, "namespaceArn": NS_ARN, "status": status, "dbName": "sparkify",
            "adminUsername": "sparkify_admin", "creationDate": datetime(2026, 11, 20, tzinfo=UTC),
-           "iamRoles": [f"IamRole(applyStatus=in-sync, iamRoleArn={r})" for r in roles]}
+           "iamRoles": [f"IamRole(applyStatus={apply}, iamRoleArn={r})" for r in roles]}
     if secret:
         out["adminPasswordSecretArn"] = secret
     return {"namespace": out}
@@ -90,6 +90,10 @@ def test_serverless_provision_then_teardown_sends_these_requests_in_order(client
             "namespaceName": NS, "dbName": "sparkify", "adminUsername": "sparkify_admin", "iamRoles": [role_arn],
             "defaultIamRoleArn": role_arn, "manageAdminPassword": True, "tags": TAGS})
         not_found(stub, "get_workgroup", workgroupName=WG)
+        # the namespace settles first: AVAILABLE, and its role in-sync (a workgroup or COPY before may be refused)
+        stub.add_response("get_namespace", namespace("MODIFYING", apply="adding"),
+                          expected_params={"namespaceName": NS})
+        stub.add_response("get_namespace", namespace(), expected_params={"namespaceName": NS})
         stub.add_response("create_workgroup", workgroup("CREATING", endpoint=False), expected_params={
             "workgroupName": WG, "namespaceName": NS, "baseCapacity": 4, "publiclyAccessible": False,
             "securityGroupIds": [ANY], "subnetIds": default_subnets(clients), "port": 5439,
@@ -107,6 +111,7 @@ def test_serverless_provision_then_teardown_sends_these_requests_in_order(client
         stub.assert_no_pending_responses()
 
     assert (done.host, done.port, done.role_arn) == (HOST, 5439, role_arn)
+    assert f"namespace {NS}: MODIFYING, role {WG}-copy adding, waiting (0m00s)" in said
     # the staging bucket provision made: private, encrypted, emptied by a lifecycle rule, tagged as its own
     name = f"{WG}-staging-{ACCOUNT}-us-west-2"
     assert done.staging_prefix == f"s3://{name}/loads"
@@ -187,10 +192,11 @@ def test_where_four_rpus_are_refused_the_workgroup_gets_eight(clients, settings)
                "tags": TAGS}
     with Stubber(clients.serverless) as stub:
         not_found(stub, "get_workgroup", workgroupName=WG)
+        stub.add_response("get_namespace", namespace(), expected_params={"namespaceName": NS})
         stub.add_client_error("create_workgroup", "ValidationException", "base capacity 4 is not supported",
                               expected_params=request)
         stub.add_response("create_workgroup", workgroup(capacity=8), expected_params={**request, "baseCapacity": 8})
-        provisioning.serverless.ensure_workgroup(clients.serverless, s.redshift, "sg-1", subnets, said.append)
+        provisioning.serverless.ensure_workgroup(clients.serverless, s.redshift, "sg-1", subnets, said.append, poll=0)
         stub.assert_no_pending_responses()
     assert "4 RPUs refused in us-west-2; 8 RPUs instead" in said[0]
 
@@ -244,3 +250,20 @@ def test_teardown_never_deletes_a_bucket_it_did_not_make(clients):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="someone-elses")["Contents"]] == ["keep.json"]
     with pytest.raises(provisioning.aws.AwsError, match="not made by provision"):
         bucket.ensure(s3, "someone-elses", WG, "us-west-2", said.append)
+
+
+def test_a_namespace_refused_while_iam_propagates_its_role_is_created_on_a_later_try(clients, settings, monkeypatch):
+    paused, said = [], []
+    monkeypatch.setattr(provisioning.aws, "pause", paused.append)
+    s = settings(DB_PASSWORD="Secret123abc")
+    request = {"namespaceName": NS, "dbName": "sparkify", "adminUsername": "sparkify_admin", "iamRoles": [ROLE_ARN],
+               "defaultIamRoleArn": ROLE_ARN, "adminUserPassword": "Secret123abc", "tags": TAGS}
+    with Stubber(clients.serverless) as stub:
+        not_found(stub, "get_namespace", namespaceName=NS)
+        stub.add_client_error("create_namespace", "ValidationException", f"IAM role {ROLE_ARN} is not valid",
+                              expected_params=request)
+        stub.add_response("create_namespace", namespace(apply="adding"), expected_params=request)
+        provisioning.serverless.ensure_namespace(clients.serverless, s.redshift, ROLE_ARN, said.append)
+        stub.assert_no_pending_responses()
+    assert paused == [provisioning.aws.IAM_RETRY_SECONDS]
+    assert said[0].startswith(f"namespace {NS}: the role is not usable yet (IAM propagates it in the background)")

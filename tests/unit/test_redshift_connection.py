@@ -70,7 +70,8 @@ def test_connections_ask_for_tls_keepalives_and_a_statement_timeout(monkeypatch,
     assert server.asked["port"] == 5439 and server.asked["keepalives"] == 1
     assert server.asked["gssencmode"] == "disable"  # Redshift (PostgreSQL 8.0) knows no GSSAPI encryption
     assert server.asked["keepalives_idle"] <= 200  # under the idle timeouts of NAT gateways and firewalls
-    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,))]
+    # floats to 17 digits, which read back exactly (Redshift's default, 0, gives 15)
+    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,)), ("SET extra_float_digits TO 2", None)]
     warehouses.of(_settings(monkeypatch, tmp_path, REDSHIFT_HOST="dwh.example", DB_PASSWORD="Secret123abc",
                             REDSHIFT_SSLMODE="verify-full")).connect()
     assert server.asked["sslmode"] == "verify-full"
@@ -130,7 +131,7 @@ def test_psql_and_the_url_honour_the_warehouse_and_keep_the_password_off_the_com
 @pytest.mark.parametrize("node_type,count,ok", [
     ("ra3.large", "1", True), ("ra3.large", "16", True), ("ra3.large", "17", False),
     ("ra3.xlplus", "1", True), ("ra3.4xlarge", "1", False), ("ra3.4xlarge", "2", True),
-    ("ra3.4xlarge", "33", False), ("ra3.16xlarge", "128", True), ("ra3.16xlarge", "1", False),
+    ("ra3.4xlarge", "33", False), ("ra3.16xlarge", "100", True), ("ra3.16xlarge", "1", False),
     ("dc2.8xlarge", "1", False), ("dc2.large", "32", True)])
 def test_node_count_is_checked_against_the_node_type_s_range(monkeypatch, tmp_path, node_type, count, ok):
     values = {"NODE_TYPE": node_type, "NODE_COUNT": count}
@@ -139,6 +140,14 @@ def test_node_count_is_checked_against_the_node_type_s_range(monkeypatch, tmp_pa
     else:
         with pytest.raises(SettingsError, match=f"a {node_type} cluster has"):
             _settings(monkeypatch, tmp_path, **values)
+
+
+@pytest.mark.parametrize("count", ["101", "128"])
+def test_more_than_a_hundred_nodes_are_refused_as_needing_a_quota_increase(monkeypatch, tmp_path, count):
+    # CreateCluster's NumberOfNodes: "Value must be at least 1 and no more than 100"
+    with pytest.raises(SettingsError, match=f"^NODE_COUNT={count}: Redshift takes at most 100 nodes unless AWS "
+                                            "raises the account's node quota"):
+        _settings(monkeypatch, tmp_path, NODE_TYPE="ra3.16xlarge", NODE_COUNT=count)
 
 
 def test_slices_follow_the_node_type(monkeypatch, tmp_path):

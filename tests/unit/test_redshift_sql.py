@@ -42,6 +42,10 @@ GENERATED = {
     "vacuum": maintenance.VACUUM.format(table="songplays"),
     "analyze": maintenance.ANALYZE.format(table="songplays"),
     "owner": maintenance.OWNER % "'songplays'",
+    "superuser": maintenance.SUPERUSER,
+    "privilege": maintenance.PRIVILEGE % "'VACUUM'",
+    "events without statistics": copy.stage_copy("events", TARGET, 5, statupdate=False),
+    "the role's proof": copy.probe_copy(TARGET),
 }
 
 
@@ -132,7 +136,9 @@ def test_dry_run_prints_every_statement_none_of_them_postgresql_only(tmp_path):
     statements = [s for s in _dry_run(tmp_path, MAX_ERRORS="3") if s]
     assert all(_parses(s + ";") for s in statements)
     assert [p for s in statements for p in problems(s)] == []
-    copies = [s for s in statements if s.startswith("COPY")]
+    (probe,) = [s for s in statements if s.startswith("COPY") and s.endswith("NOLOAD")]  # the role proved first
+    assert statements.index(probe) < statements.index("LOCK TABLE load_lock")
+    copies = [s for s in statements if s.startswith("COPY") and s != probe]
     assert [c.split()[1] for c in copies] == ["staging_songs", "staging_events"]
     assert all("MAXERROR 4" in c for c in copies)  # MAX_ERRORS=3: the budget plus one
     assert all("IAM_ROLE 'arn:aws:iam::123456789012:role/sparkify-dwh-copy'" in c for c in copies)

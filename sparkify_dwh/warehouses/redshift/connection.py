@@ -18,6 +18,12 @@ from ... import db, serverless
 from ...aws import client, describe_cluster
 from ...config import RedshiftSettings, Settings, SettingsError
 
+# Every connection: floats printed with 17 significant digits, which read back as the same double, so make
+# acceptance compares Redshift's floats with PostgreSQL's exactly. Redshift's default is 0, 15 digits: "The
+# value can be set as high as 2, to include partially-significant digits; this is especially useful for
+# outputting float data that needs to be restored exactly" (extra_float_digits).
+SESSION_SETUP = ("SET extra_float_digits TO 2",)
+
 
 class QuotingError(db.DatabaseError):
     """Bind parameters would not reach this server as written."""
@@ -73,4 +79,12 @@ def connect(settings: Settings, password: str):
     conn = db.connect(where(rs), secrets=(password,), statement_timeout_ms=settings.statement_timeout_ms,
                       **params(rs, password))
     check_quoting(conn)
+    try:
+        with conn.cursor() as cur:
+            for statement in SESSION_SETUP:
+                cur.execute(statement)
+        conn.commit()
+    except BaseException:
+        conn.close()
+        raise
     return conn

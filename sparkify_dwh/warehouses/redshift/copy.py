@@ -71,6 +71,9 @@ class Target:
     def part(self, kind: str, number: int) -> str:
         return self.uri(kind, f"part-{number:04d}.json.gz")
 
+    def probe(self) -> str:
+        return self.uri("probe.json.gz")
+
 
 def bucket_region(s3, staging: str) -> str:
     """The Region of the staging bucket, for COPY's REGION: "If the REGION parameter is specified, all
@@ -89,8 +92,9 @@ def maxerror(budget: int) -> int:
 
 
 def copy_sql(table: str, columns: tuple[str, ...], source: str, target: Target, *, json_format: str,
-             budget: int) -> str:
-    """One COPY of gzip JSON lines from S3, listed by a manifest, with the IAM role."""
+             budget: int, statupdate: bool = True) -> str:
+    """One COPY of gzip JSON lines from S3, listed by a manifest, with the IAM role. `statupdate`: whether
+    the loading user may update the table's statistics (it owns the table or is a superuser)."""
     return "\n".join([
         f"COPY {table} ({', '.join(columns)})",
         f"FROM {literal(source)}",
@@ -106,18 +110,42 @@ def copy_sql(table: str, columns: tuple[str, ...], source: str, target: Target, 
         f"MAXERROR {maxerror(budget)}",
         # COMPUPDATE OFF: the tables' encodings stay as created (ENCODE AUTO); analysing compression on
         # every load costs time. STATUPDATE ON: the transform's joins need fresh statistics ("statistics
-        # are updated automatically regardless of whether the table is initially empty"; the loader owns
-        # the tables, as STATUPDATE requires).
+        # are updated automatically regardless of whether the table is initially empty"), but it needs
+        # "the table owner or a superuser"; from anyone else STATUPDATE OFF, and the statistics are left
+        # to Redshift's automatic analyze.
         "COMPUPDATE OFF",
-        "STATUPDATE ON",
+        f"STATUPDATE {'ON' if statupdate else 'OFF'}",
     ])
 
 
-def stage_copy(kind: str, target: Target, budget: int) -> str:
+def stage_copy(kind: str, target: Target, budget: int, statupdate: bool = True) -> str:
     if kind == "events":
         return copy_sql(TABLES[kind], EVENT_COLUMNS, target.manifest(kind), target, json_format=target.jsonpaths(),
-                        budget=budget)
-    return copy_sql(TABLES[kind], SONG_COLUMNS, target.manifest(kind), target, json_format="auto", budget=budget)
+                        budget=budget, statupdate=statupdate)
+    return copy_sql(TABLES[kind], SONG_COLUMNS, target.manifest(kind), target, json_format="auto", budget=budget,
+                    statupdate=statupdate)
+
+
+# Before the lock, the role is proved usable: a COPY ... NOLOAD ("Checks the validity of the data file
+# without actually loading the data") of one line, in a transaction of its own that is rolled back. A role
+# IAM has not propagated yet is refused with "User arn:aws:redshift:... is not authorized to assume IAM Role
+# ..." (or "Not authorized to get credentials of role"): that is tried again every IAM_RETRY_SECONDS for at
+# most IAM_PROPAGATION_SECONDS, where a refusal costs nothing, instead of failing the staging transaction.
+ROLE_NOT_READY = re.compile(r"not authorized to (assume IAM Role|get credentials of role)", re.I)
+PROBE_ROW = {"artist_id": "probe", "song_id": "probe", "source_file": "probe", "source_line": 0, "load_id": "probe"}
+
+
+def probe_copy(target: Target) -> str:
+    """The COPY that proves the role can read the staging prefix, loading nothing."""
+    return "\n".join([
+        f"COPY {TABLES['songs']} ({', '.join(PROBE_ROW)})",
+        f"FROM {literal(target.probe())}",
+        f"IAM_ROLE {literal(target.role_arn)}",
+        "FORMAT AS JSON 'auto'",
+        "GZIP",
+        f"REGION {literal(target.region)}",
+        "NOLOAD",
+    ])
 
 
 def jsonpaths() -> dict:

@@ -14,7 +14,9 @@ titles hold \\u0019), which COPY loads from the public bucket; never \\r, \\b or
 documented or known. Numbers with a fraction are written as strings ("262.19873"): "You might lose
 precision when loading numbers from data files in JSON format ... Represent the number as a string by
 enclosing the value in double quotation characters", so a duration reaches its DOUBLE PRECISION column
-exactly as PostgreSQL parses it, and the plays still match their songs on both.
+exactly as PostgreSQL parses it, and the plays still match their songs on both; so are the BIGINT values
+but ts (session_id, which may pass 2^53). ts stays a number, which TIMEFORMAT 'epochmillisecs' reads;
+epoch milliseconds stay far below 2^53 for the next 280,000 years.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..base import FileCount
 from .copy import EVENT_PART_FIELDS, SONG_PART_FIELDS, Target, jsonpaths
 
 PART_TARGET_BYTES = 256 << 20  # uncompressed JSON per part before another round of parts is added
+AS_TEXT = {"events": ("sessionId",), "songs": ()}  # BIGINT fields written as strings (see the module)
 # After an even run of backslashes (escaped backslashes), the escape that follows.
 _SHORT_CONTROL = re.compile(rb"(?<!\\)((?:\\\\)*)\\([bfr])")
 _AS_UNICODE = {b"b": b"\\u0008", b"f": b"\\u000c", b"r": b"\\u000d"}
@@ -142,7 +145,11 @@ def compact(kind: str, files: list[sources.SourceFile], source: str, target: Tar
                 number, row = item
                 row = tuple(repr(v) if type(v) is float else v for v in row)
                 values = row + ((row[ts_index],) if extra else ()) + (f.uri, number, target.load_id)
-                rows.append(dict(zip(fields, values)))
+                record = dict(zip(fields, values))
+                for name in AS_TEXT[kind]:
+                    if record[name] is not None:
+                        record[name] = str(record[name])
+                rows.append(record)
                 part.origin_file.append(len(result.files))
                 part.origin_line.append(number)
             if rows:

@@ -6,11 +6,17 @@ noted otherwise, these views are available for Amazon Redshift clusters and Amaz
 Serverless workgroups"). Its file_name is character(256), "The complete path to the input file"; a
 part's full URI always fits (the settings refuse a STAGING_PREFIX that would not), so the rows of this
 load are found by their file names, which no other load shares. No delay before its rows appear is
-documented, so a count that does not add up is read again for about a minute before the load fails.
+documented, and system views fill in node by node, so a count that does not add up is read again for
+about a minute before the load fails; after a failed COPY the rows are read until two readings agree.
+A COPY that failed on its data says so, naming the view of its errors (a cluster: "Check
+'stl_load_errors' system table for details"; Serverless names sys_load_error_detail); one that failed
+for another reason (access denied, a role not usable yet, a bucket in another Region) logs no error
+rows, and none are waited for.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -23,6 +29,8 @@ READ = (
 )
 FILE_NAME_WIDTH = 256
 PATIENCE = (1, 2, 4, 8, 15, 30)  # seconds between readings when the count does not add up yet (a minute)
+POINTS_TO_ERRORS = re.compile(r"\b(stl_load_errors|sys_load_error_detail)\b", re.I)
+pause = time.sleep  # between readings (tests make it instant)
 
 
 def read(cur, result: Compacted, prefix: str) -> list[tuple[int, int, records.Reject]]:
@@ -55,23 +63,33 @@ def apply(result: Compacted, found: list[tuple[int, int, records.Reject]]) -> li
     return [reject for _, _, reject in found]
 
 
-def after_failure(cur, result: Compacted, prefix: str, sleep: Callable[[float], None] = time.sleep) -> list:
-    """After COPY failed: the rows it refused (none when it failed for another reason than the data)."""
+def after_failure(cur, result: Compacted, prefix: str, message: str, minimum: int = 1,
+                  sleep: Callable[[float], None] | None = None) -> list:
+    """After COPY failed with `message`: the rows it refused, at least `minimum` of them (the MAXERROR it
+    failed at) once two readings agree; none, without a reading, when the message does not point to them."""
+    if not POINTS_TO_ERRORS.search(message):
+        return []
+    previous = None
     for wait in (0, *PATIENCE):
-        sleep(wait)
+        (sleep or pause)(wait)
         found = read(cur, result, prefix)
-        if found:
+        if previous is not None and len(found) >= minimum and _lines(found) == _lines(previous):
             return found
-    return []
+        previous = found
+    return previous or []
 
 
-def prove(cur, result: Compacted, prefix: str, loaded: int, sleep: Callable[[float], None] = time.sleep) -> list:
+def _lines(found: list) -> list[tuple[int, int]]:
+    return [(n, line_number) for n, line_number, _ in found]
+
+
+def prove(cur, result: Compacted, prefix: str, loaded: int, sleep: Callable[[float], None] | None = None) -> list:
     """The rows COPY refused, once loaded + refused = rows written; None if that never holds."""
     written = result.rows
     if loaded == written:
         return []
     for wait in (0, *PATIENCE):
-        sleep(wait)
+        (sleep or pause)(wait)
         found = read(cur, result, prefix)
         if loaded + len(found) == written:
             return found
