@@ -85,8 +85,8 @@ class Check:
 def parse(f: sqlfiles.SqlFile) -> Check:
     """A check file as a Check; a file that is not one query, or one and its scoped form, is refused."""
     statements = f.statements
-    scoped = [s for s in statements if _SCOPED.match(s)]
-    whole = [s for s in statements if not _SCOPED.match(s)]
+    scoped = [s for s in statements if _SCOPED.search(_leading_comments(s))]
+    whole = [s for s in statements if not _SCOPED.search(_leading_comments(s))]
     if len(whole) != 1 or len(scoped) > 1:
         raise ValueError(f"{f.path.name}: a check file holds one query, and at most one more opening with "
                          "'-- scoped:' (its form over the transform's scope)")

@@ -6,8 +6,8 @@ SELECT
     COUNT(*) AS copies
 FROM (
     SELECT
-        user_id || '' AS user_id,
-        CAST(valid_from AS VARCHAR(32)) AS valid_from
+        CAST(valid_from AS VARCHAR(32)) AS valid_from,
+        user_id || '' AS user_id
     FROM user_levels
 ) AS k
 GROUP BY k.user_id, k.valid_from
@@ -20,8 +20,8 @@ SELECT
     COUNT(*) AS copies
 FROM (
     SELECT
-        l.user_id || '' AS user_id,
-        CAST(l.valid_from AS VARCHAR(32)) AS valid_from
+        CAST(l.valid_from AS VARCHAR(32)) AS valid_from,
+        l.user_id || '' AS user_id
     FROM user_levels AS l
     WHERE l.user_id IN (SELECT s.user_id FROM scope_users AS s)
 ) AS k

@@ -4,6 +4,7 @@ no row the star held and no record staging held. After each kill the star equals
 for row, and the next load completes it; a lock file left naming a live process that is not the server
 (as after a reboot, or in a new container where PIDs start again at 1) is cleared."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -160,10 +161,8 @@ def _blocked_kill(env, pgdata, lock: str, statement: str) -> None:
         if load.poll() is None:
             load.kill()
         for c in (holder, watcher):
-            try:
+            with contextlib.suppress(psycopg2.Error):
                 c.close()
-            except psycopg2.Error:
-                pass
 
 
 def _new_day(source: Path) -> None:
