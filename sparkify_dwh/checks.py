@@ -1,8 +1,8 @@
 """Data checks: the numbered files of `sql/checks/`. A check passes when its query returns no rows.
 
 Each file holds the check's whole form: one query over every row, which `make verify` runs. It may hold
-a second query, its scoped form, opening with a `-- scoped:` comment line: the same rule over the rows
-the transform just rebuilt, read through the transform's scope tables (sql/transform/010_scope.sql and
+a second query, its scoped form, whose comment lines before its SQL include `-- scoped:`: the same rule
+over the rows the transform just rebuilt, read through the transform's scope tables (sql/transform/010_scope.sql and
 the temporary tables the later files make), so that the gate costs what the day costs.
 
 The gate (write, audit, publish): the transform runs every check inside its own transaction, after its
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from . import sqlfiles
+from . import db, sqlfiles
 
 SAMPLE = 5
 STAGING_LOST = "SELECT (SELECT COUNT(*) FROM star_loads), (SELECT COUNT(*) FROM load_files)"
@@ -134,8 +134,13 @@ class CheckResult:
 def _run_one(cur, check: Check, statement: str) -> CheckResult:
     import time
 
+    import psycopg2
+
     started = time.perf_counter()
-    cur.execute(statement)
+    try:
+        cur.execute(statement)
+    except psycopg2.Error as err:  # a check that cannot run proves nothing: the load stops, naming it
+        raise db.DatabaseError(f"the check {check.name} could not run: {db.mask(str(err).strip())}") from None
     rows = cur.fetchall()
     columns = tuple(d[0] for d in cur.description)
     return CheckResult(check.name, check.title, len(rows), columns, tuple(rows[:SAMPLE]), check.severity,
