@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from . import db, embedded
 from .aws import AwsError
-from .checks import StagingLost
+from .checks import GateFailed, StagingLost
 from .config import Settings, SettingsError, defaults, load_settings
 from .migrations import MigrationError
 from .sources import SourceError
@@ -19,7 +19,7 @@ from .staging import LedgerMoving, TooManyErrors
 from .warehouses.base import StagingError
 
 KNOWN = (SettingsError, SourceError, MigrationError, db.DatabaseError, AwsError, StagingError, LedgerMoving,
-         StagingLost, embedded.ServerError)
+         StagingLost, embedded.ServerError, GateFailed)
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

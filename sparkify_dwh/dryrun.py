@@ -54,6 +54,12 @@ def _plan(kind: str, settings: Settings) -> Plan:
                 settings.full_refresh)
 
 
+def _forget_rejects(plans: list[Plan]) -> tuple[str, tuple]:
+    """One DELETE of what an earlier attempt left in load_errors for a file this load reads."""
+    uri = plans[-1].todo[0].uri
+    return staging.FORGET_REJECTS.format(among="source_file IN (%s)"), ("<an earlier load id>", uri)
+
+
 def print_load(settings: Settings, out=None) -> None:
     out = out or sys.stdout
     warehouse = warehouses.of(settings)
@@ -92,6 +98,14 @@ def print_load(settings: Settings, out=None) -> None:
             note = ("FULL_REFRESH=1" if p.full_refresh else f"{p.kind}: only for files changed since their last "
                     "load, 500 a statement") if n == 0 else None
             run(statement, params, note=note)
+        if not p.full_refresh:
+            run(staging.UNPUBLISHED, (p.kind,), note=f"{p.kind}: files the star never showed; those gone from the "
+                                                     "source are taken out as a changed file is, above")
+    forget = _forget_rejects(plans)
+    for p in plans:
+        run(staging.REJECTED_FILES, (p.kind,), note=f"{p.kind}: what earlier attempts left in load_errors for the "
+                                                   "files this load reads")
+    run(*forget)
     for p in plans:
         for statement, params, note in stager.statements(p, settings.max_errors):
             run(statement, params, note=note)
@@ -107,6 +121,9 @@ def print_load(settings: Settings, out=None) -> None:
     run("COMMIT")
     run.comment("over MAX_ERRORS instead: ROLLBACK, then in a transaction of its own:")
     run(lock.LOCK)
+    for p in plans:
+        run(staging.REJECTED_FILES, (p.kind,))
+    run(*forget, note="the rows of the version each file has in the ledger stay")
     run(errors, () if "STDIN" in errors else example[0])
     run("COMMIT")
 
@@ -115,6 +132,14 @@ def print_load(settings: Settings, out=None) -> None:
         note = "transform: one transaction, under the load lock" if f is None and statement == lock.LOCK else (
             f.path.name if f is not None and statement.lstrip().upper().startswith("DELETE") else None)
         run(statement, note=note)
+    run(checks.REBUILD, note="the gate: every check of sql/checks/, before the transform commits; a failing one "
+                             "(not a warning) rolls it back")
+    for check in checks.load(dialect):
+        run(check.whole, note=f"{check.name}: on a rebuild" + ("" if check.scoped else ", and on every transform"))
+        if check.scoped:
+            run(check.scoped, note=f"{check.name}: on an incremental transform")
+    if settings.max_event_age_hours:
+        run(checks.NEWEST, note="freshness (MAX_EVENT_AGE), a warning here")
     run("COMMIT")
     run(pipeline.STAGED_COUNTS, note="the summary's counts")
     for table in pipeline.STAR_TABLES:

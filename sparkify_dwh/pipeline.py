@@ -1,5 +1,5 @@
 """The load, end to end, on whichever warehouse the settings name:
-schema -> staging -> star schema -> counts.
+schema -> staging -> star schema, checked before it is published -> counts -> maintenance.
 
 sources (folder or s3://) -> staging_events / staging_songs -> songplays, users, songs, artists, time
 """
@@ -37,6 +37,11 @@ class LoadSummary:
     def rejected(self) -> int:
         return sum(s.records_rejected for s in self.staged)
 
+    @property
+    def checks(self) -> list:
+        """The gate's results (every check, run before the transform committed)."""
+        return [c for step in self.transform for c in step.checks]
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -51,6 +56,7 @@ class LoadSummary:
             "sources": [
                 {"kind": s.kind, "location": s.source, "files": s.files_found, "files_loaded": s.files_loaded,
                  "files_replaced": s.files_replaced, "files_unchanged": s.files_unchanged,
+                 "files_withdrawn": s.files_withdrawn,
                  "records_read": s.records_read, "rows_staged": s.rows_staged,
                  "records_rejected": s.records_rejected, "seconds": round(s.seconds, 3)}
                 for s in self.staged
@@ -58,6 +64,7 @@ class LoadSummary:
             "tables": self.tables,
             "steps": {name: round(seconds, 3) for name, seconds in self.steps},
             "transform": {t.file: {"rows": t.rows, "seconds": round(t.seconds, 3)} for t in self.transform},
+            "warnings": {c.name: c.failures for c in self.checks if not c.passed},
         }
 
 
@@ -83,7 +90,8 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
 def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(staging.TABLES),
          build: bool = True) -> LoadSummary:
     """Stage the new and changed source files and rebuild the star schema (`build=False`: stage only).
-    Raises staging.TooManyErrors over MAX_ERRORS."""
+    Raises staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed when a check fails before the
+    star is published (staging keeps this load; the star is as it was)."""
     warehouse = warehouses.of(settings)
     summary = LoadSummary(new_load_id(), warehouse.name)
     with summary.step("prepare"):
@@ -96,7 +104,8 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
             summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say)
         if build:
             with summary.step("transform"):
-                summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh)
+                summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh,
+                                                  settings.max_event_age_hours)
         with summary.step("count"):
             summary.tables = table_counts(conn)
         if build:  # after the counts, which it reuses
@@ -139,6 +148,9 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
     print(tabulate(rows, headers=("source", "location", "files", "loaded", "unchanged", "records read",
                                   "rows staged", "rejected"), intfmt=","), file=out)
     for s in summary.staged:
+        if s.files_withdrawn:
+            print(f"note: {s.files_withdrawn} {s.kind} files gone from {s.source} before the star showed them were "
+                  "taken out of staging", file=out)
         if s.foreign_files:
             print(f"note: staging also holds {s.foreign_files} {s.kind} files that are not under {s.source}; "
                   "FULL_REFRESH=1 rebuilds from the configured sources alone", file=out)

@@ -7,8 +7,10 @@ and staging_events, every record staged or kept in load_errors, every file in th
    parses, compacts and uploads the files to S3 here).
 3. One transaction, under the load lock: read the ledger again (if another load staged meanwhile,
    roll back and plan again); on a full refresh empty staging; delete the earlier rows of each
-   changed file (the replace rule); the stager copies each table; over MAX_ERRORS roll it all back,
-   keep only the rejects and fail; else insert the rejects and the ledger rows, and commit.
+   changed file (the replace rule), and of each file gone from the source that the star never showed
+   (withdrawn); delete what earlier attempts left in load_errors for the files read; the stager copies
+   each table; over MAX_ERRORS roll it all back, keep only the rejects and fail; else insert the
+   rejects and the ledger rows, and commit.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class StageResult:
     rows_staged: int = 0
     rejects: list[records.Reject] = field(default_factory=list)
     foreign_files: int = 0
+    files_withdrawn: int = 0
     seconds: float = 0.0
 
     @property
@@ -95,23 +98,38 @@ def refresh_statements(plan: Plan) -> list[tuple[str, tuple]]:
             ("DELETE FROM star_loads", ())]
 
 
-# Where a changed file's earlier rows note what they gave the star, for the transform to take it out.
+# Where a changed file's earlier rows note what they gave the star, for the transform to take it out, with
+# the load that had staged them (make verify tells from it whether the star shows them yet).
 REMOVED = {"events": "removed_plays", "songs": "removed_songs"}
 NOTE_REMOVED = {
-    "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts, start_time) "
-               "SELECT user_id, session_id, item_in_session, ts, start_time FROM staging_events "
+    "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts, start_time, load_id) "
+               "SELECT user_id, session_id, item_in_session, ts, start_time, load_id FROM staging_events "
                "WHERE page = 'NextSong' AND user_id <> '' AND {among}"),
-    "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration) "
-              "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration FROM staging_songs "
+    "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration, load_id) "
+              "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration, load_id FROM staging_songs "
               "WHERE {among}"),
 }
+# The files staged since the star was last published (their load is not in star_loads): one of them that is
+# gone from the source is withdrawn, as a changed file is replaced, since no analyst ever saw its rows. This
+# is how a file that fails the gate leaves: remove it from the source and load again.
+UNPUBLISHED = ("SELECT source_file FROM load_files WHERE kind = %s "
+               "AND load_id NOT IN (SELECT b.load_id FROM star_loads AS b)")
 
 
-def replace_statements(plan: Plan, page: int = db.INSERT_PAGE) -> list[tuple[str, tuple]]:
+def withdrawn(cur, plan: Plan) -> list[str]:
+    """The ledger's files of `plan`'s kind that are gone from its source and that the star never showed."""
+    cur.execute(UNPUBLISHED, (plan.kind,))
+    present = {f.uri for f in plan.found}
+    return sorted(name for (name,) in cur.fetchall() if name not in present)
+
+
+def replace_statements(plan: Plan, page: int = db.INSERT_PAGE, files: Sequence[str] | None = None
+                       ) -> list[tuple[str, tuple]]:
     """A changed file's earlier rows go: what they gave the star is noted for the transform to take out,
-    then its staged rows, rejects and ledger row go, before its new ones come."""
+    then its staged rows, rejects and ledger row go, before its new ones come. `files`: those to take out
+    (the plan's changed files by default; the withdrawn ones, see UNPUBLISHED)."""
     out = []
-    files = plan.replaced
+    files = plan.replaced if files is None else list(files)
     for start in range(0, len(files), page):
         chunk = tuple(files[start:start + page])
         among = "source_file IN (" + ", ".join(["%s"] * len(chunk)) + ")"
@@ -123,6 +141,36 @@ def replace_statements(plan: Plan, page: int = db.INSERT_PAGE) -> list[tuple[str
 def ledger_rows(plan: Plan, copied: Copied, load_id: str, now: str) -> list[tuple]:
     return [(c.file.uri, plan.kind, c.file.size, c.file.version, load_id, c.read, c.staged, c.rejected, now)
             for c in copied.files]
+
+
+# load_errors holds, for each file, the rejects of its latest attempt only: every attempt at a file replaces
+# whatever rows earlier attempts left for it, whatever their load id (a line-0 row of a file that could not
+# be read included). One exception: an attempt that fails over MAX_ERRORS stages nothing, so for a file
+# still staged in an earlier version it keeps that version's rows (they describe staging, as the ledger
+# does) and adds its own beside them, under its own load id; the next attempt at the file replaces both.
+# The check 230_load_errors_latest_attempt.sql holds this for every file in the ledger.
+REJECTED_FILES = ("SELECT e.source_file, e.load_id, f.load_id FROM (SELECT DISTINCT source_file, load_id "
+                  "FROM load_errors WHERE kind = %s) AS e LEFT JOIN load_files AS f ON e.source_file = f.source_file")
+FORGET_REJECTS = "DELETE FROM load_errors WHERE load_id = %s AND {among}"
+
+
+def clear_rejects(cur, plans: Sequence[Plan], keep_staged: bool = False, page: int = db.INSERT_PAGE) -> None:
+    """Delete what earlier attempts left in load_errors for the files these plans read. `keep_staged` (a
+    load that failed over MAX_ERRORS): keep the rows of the version each file has in the ledger."""
+    for p in plans:
+        read = {f.uri for f in p.todo}
+        if not read:
+            continue
+        cur.execute(REJECTED_FILES, (p.kind,))
+        by_load: dict[str, list[str]] = {}
+        for name, load_id, staged_by in cur.fetchall():
+            if name in read and not (keep_staged and load_id == staged_by):
+                by_load.setdefault(load_id, []).append(name)
+        for load_id, names in sorted(by_load.items()):
+            for start in range(0, len(names), page):
+                chunk = tuple(sorted(names)[start:start + page])
+                cur.execute(FORGET_REJECTS.format(among="source_file IN (" + ", ".join(["%s"] * len(chunk)) + ")"),
+                            (load_id, *chunk))
 
 
 def error_rows(kind_rejects: Sequence[tuple[str, records.Reject]], load_id: str, now: str) -> list[tuple]:
@@ -175,6 +223,12 @@ def _stage_locked(conn, stager: Stager, plans: list[Plan], max_errors: int, load
             for p in plans:
                 for statement, params in refresh_statements(p) if p.full_refresh else replace_statements(p):
                     cur.execute(statement, params)
+                if not p.full_refresh:
+                    gone = withdrawn(cur, p)
+                    p.withdrawn = len(gone)
+                    for statement, params in replace_statements(p, files=gone):
+                        cur.execute(statement, params)
+            clear_rejects(cur, plans)
             for p in plans:
                 copies.append(stager.copy(cur, p, max_errors - sum(len(c.rejects) for c in copies)))
             rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects]
@@ -188,16 +242,21 @@ def _stage_locked(conn, stager: Stager, plans: list[Plan], max_errors: int, load
             conn.rollback()
     except CopyRejected as err:  # the warehouse's COPY failed over the budget; already rolled back
         rejected = [(p.kind, r) for p, c in zip(plans, copies) for r in c.rejects] + err.rejects
-    keep_rejects(conn, stager, rejected, load_id, say)
+    keep_rejects(conn, stager, plans, rejected, load_id, say)
     raise TooManyErrors([r for _, r in rejected], max_errors)
 
 
-def keep_rejects(conn, stager: Stager, rejected: Sequence[tuple[str, records.Reject]], load_id: str,
-                 say=print) -> None:
-    """Over MAX_ERRORS nothing is staged, but every rejected record is kept in load_errors."""
+def keep_rejects(conn, stager: Stager, plans: Sequence[Plan], rejected: Sequence[tuple[str, records.Reject]],
+                 load_id: str, say=print) -> None:
+    """Over MAX_ERRORS nothing is staged, but every rejected record is kept in load_errors: they replace what
+    earlier attempts left for the files read, except the rows of the version the ledger holds (see
+    REJECTED_FILES). The rejects of a file read again unchanged (a full refresh) are those rows already."""
+    unchanged = {f.uri for p in plans for f in p.todo if p.ledger.get(f.uri) == (f.size, f.version)}
     with db.transaction(conn) as cur:
         lock.take(cur, say)
-        stager.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(rejected, load_id, now()))
+        clear_rejects(cur, plans, keep_staged=True)
+        kept = [(kind, r) for kind, r in rejected if r.source not in unchanged]
+        stager.insert(cur, "load_errors", ERROR_COLUMNS, error_rows(kept, load_id, now()))
         conn.commit()
 
 
@@ -206,5 +265,5 @@ def _result(p: Plan, c: Copied) -> StageResult:
         kind=p.kind, source=p.source, files_found=len(p.found), files_loaded=len(c.files),
         files_replaced=len(p.replaced), files_unchanged=len(p.found) - len(p.todo),
         records_read=sum(f.read for f in c.files), rows_staged=sum(f.staged for f in c.files),
-        rejects=c.rejects, foreign_files=p.foreign, seconds=c.seconds,
+        rejects=c.rejects, foreign_files=p.foreign - p.withdrawn, files_withdrawn=p.withdrawn, seconds=c.seconds,
     )

@@ -1,10 +1,11 @@
-"""The transform: the numbered files of `sql/transform/`, in order, in one transaction under the load lock.
+"""The transform: the numbered files of `sql/transform/`, in order, in one transaction under the load lock,
+then the checks of `sql/checks/` in that same transaction (write, audit, publish), then the commit.
 
 Incremental: 010_scope.sql works out what the loads since the last transform changed, and each file
 replaces the rows of its star table in that scope with DELETE then INSERT ... SELECT (no TRUNCATE: on
 Redshift it commits). When star_loads is empty (a first load, FULL_REFRESH=1) the scope is everything and
-the star is rebuilt. A failure anywhere leaves the previous star as it was; a rerun on the same input
-changes nothing.
+the star is rebuilt. A failure anywhere, a failing check included (checks.GateFailed), leaves the previous
+star as it was; a rerun on the same input changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class StepResult:
     seconds: float
     inserted: dict[str, int] = field(default_factory=dict)  # table -> rows inserted (temporary ones left out)
     deleted: dict[str, int] = field(default_factory=dict)  # table -> rows deleted
+    checks: tuple[checks.CheckResult, ...] = ()  # the gate's step: every check's result
 
     @property
     def rows(self) -> int:
@@ -42,6 +44,7 @@ def changes(results: list[StepResult]) -> dict[str, tuple[int, int]]:
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "user_levels")
 REBUILD = "DELETE FROM star_loads"  # FULL_REFRESH=1: the scope is everything
+GATE = "gate"  # the step that runs the checks before the commit
 _TEMP = re.compile(r"CREATE\s+TEMP\s+TABLE\s+(\w+)", re.I)
 _TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|DELETE\s+FROM)\s+(\w+)", re.I | re.M)
 _COMMENTS = re.compile(r"--[^\n]*")
@@ -54,8 +57,11 @@ def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sql
     return opening + [(f, s) for f in sqlfiles.files("transform", caps.dialect) for s in f.statements]
 
 
-def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list[StepResult]:
-    """Run every transform file; commit only when all succeeded. `full_refresh`: rebuild the whole star."""
+def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
+        max_event_age_hours: int | None = None) -> list[StepResult]:
+    """Run every transform file, then the gate; commit only when all succeeded and no check failed.
+    `full_refresh`: rebuild the whole star. `max_event_age_hours`: freshness, a warning in the gate.
+    Raises checks.GateFailed (after rolling back) when a check that is not a warning fails."""
     results = []
     lost = checks.staging_lost(conn)
     if lost:
@@ -80,5 +86,15 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False) -> list
                     table = target.group(1).lower()
                     counts[table] = counts.get(table, 0) + max(cur.rowcount, 0)
             results.append(StepResult(f.path.name, time.perf_counter() - started, inserted, deleted))
+        started = time.perf_counter()
+        audit = checks.gate(cur, caps.dialect, max_event_age_hours)
+        results.append(StepResult(GATE, time.perf_counter() - started, checks=tuple(audit)))
+        for r in audit:
+            if not r.passed and not r.blocking:
+                say(f"warning: {r.name} ({r.title}): {r.failures} rows, the first: {list(r.sample)}")
+        failed = [r for r in audit if r.blocking]
+        if failed:
+            conn.rollback()
+            raise checks.GateFailed(failed)
         conn.commit()
     return results

@@ -31,6 +31,10 @@ own behaviour emulated where the load depends on it, as the documentation descri
 - Every statement is checked against the documented rules (redshift_rules.problems) before it runs,
   and kept, as the client sent it, in `sent`.
 - The server reports no standard_conforming_strings, as Redshift does.
+- Keys are not enforced: "Uniqueness, primary key, and foreign key constraints are informational only;
+  they are not enforced by Amazon Redshift when you populate a table" (t_Defining_constraints). CREATE
+  TABLE and ALTER TABLE ... ADD run without their PRIMARY KEY, UNIQUE and REFERENCES clauses, so a
+  duplicate key is stored, as Redshift stores it, and only the checks can catch it.
 
 Hooks let a test make Redshift do what the documentation allows and the data alone would not:
 `refuse(table, row) -> (column, code, message) | None`, `lose_rows` rows loaded silently fewer,
@@ -75,6 +79,31 @@ WRONG_REGION = ("S3ServiceException:The bucket you are attempting to access must
                 "endpoint. Please send all future requests to this endpoint.,Status 301,Error PermanentRedirect")
 NOT_ASSUMABLE = ("User arn:aws:redshift:us-west-2:123456789012:dbuser:emulated/admin is not authorized to assume IAM "
                  "Role {role}")
+
+_DEFINES_TABLE = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I | re.M)
+_KEYS = (re.compile(r",\s*(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.I),  # table constraints
+         re.compile(r"\s+(PRIMARY\s+KEY|UNIQUE)\b(?!\s*\()", re.I),  # column constraints
+         re.compile(r"\s+REFERENCES\s+\w+(\s*\([^)]*\))?", re.I))
+
+
+_ADD_KEY = re.compile(r"^\s*ALTER\s+TABLE\s+\w+\s+ADD\s+(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY)",
+                      re.I | re.M)
+
+
+def unkeyed(sql: str) -> str:
+    """A table's definition without its comments and the keys Redshift would not enforce; a statement that
+    only adds a key becomes one that does nothing."""
+    code = _COMMENT_LINES.sub("", sql)
+    if _ADD_KEY.search(code):
+        return "SELECT 1 WHERE FALSE"
+    if not _DEFINES_TABLE.search(code):
+        return sql
+    for pattern in _KEYS:
+        code = pattern.sub("", code)
+    return code
+
+
+_COMMENT_LINES = re.compile(r"--[^\n]*")
 
 
 def _s3_get(s3, uri: str) -> bytes:
@@ -310,7 +339,7 @@ class EmulatedCursor:
         if vacuum:  # Redshift's form; PostgreSQL vacuums the table as a whole, and neither in a transaction
             assert conn.pg.autocommit, "VACUUM inside a transaction block"
             return self._cur.execute(f"VACUUM {vacuum.group(1)}")
-        return self._cur.execute(conn.ddl(self._cur, _TABLE_ATTRIBUTES.sub(")", sql)), params)
+        return self._cur.execute(conn.ddl(self._cur, _TABLE_ATTRIBUTES.sub(")", unkeyed(sql))), params)
 
     def fetchall(self):
         return list(self._rows) if self._rows is not None else self._cur.fetchall()

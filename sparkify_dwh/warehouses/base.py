@@ -56,6 +56,7 @@ class Plan:
     ledger: dict[str, tuple[int, str]]  # the ledger as read: source_file -> (size, version)
     todo: list[SourceFile]  # new and changed files, or every file on a full refresh
     full_refresh: bool = False
+    withdrawn: int = 0  # files gone from the source before the star showed them, taken out under the lock
 
     @property
     def replaced(self) -> list[str]:

@@ -680,3 +680,67 @@ def test_a_role_still_refused_after_the_time_fails_the_load_before_the_lock(rig,
         rig.load(small_dataset)
     assert "LOCK TABLE load_lock" not in rig.events and staged(conn, "staging_songs")[0] == 0
     assert rig.staged_objects() == []
+
+
+def test_rejects_of_every_attempt_are_replaced_alike_on_both_warehouses(rig, tmp_path, conn):
+    """A file over MAX_ERRORS loaded twice, then within it: one row per bad record on both warehouses, the
+    parser's reject and the one Redshift's COPY refused alike (load_errors_latest_attempt holds)."""
+    from sparkify_dwh import checks
+
+    root = write_dataset(tmp_path / "bad", [event(), b'{"ts": 1541105830796', event(ts=GOOD["ts"] + 1, itemInSession=1),
+                                            event(ts=GOOD["ts"] + 2, itemInSession=2)],
+                         {"TRABC0.json": json.dumps(SONG).encode()})
+    for _ in range(2):
+        with pytest.raises(staging.TooManyErrors):
+            rig.load(root, MAX_ERRORS="0")
+        with pytest.raises(staging.TooManyErrors):
+            rig.load_postgres(root, MAX_ERRORS="0")
+    rig.load(root, MAX_ERRORS="1")
+    rig.load_postgres(root, MAX_ERRORS="1")
+    same_everywhere(rig, conn)
+    assert [line for _, line, _ in rejects_of(conn)] == [2]
+
+    # COPY's own refusals (Redshift alone) go the same way
+    rig.hooks["refuse"] = lambda table, row: ("user_agent", 1204, "String length exceeds DDL length") if (
+        table == "staging_events" and row["source_line"] == 4) else None
+    day = next((root / "log_data").rglob("*.json"))
+    day.write_bytes(day.read_bytes() + event(ts=GOOD["ts"] + 3, itemInSession=3) + b"\n")
+    for _ in range(2):
+        with pytest.raises(staging.TooManyErrors):
+            rig.load(root, MAX_ERRORS="1")
+    rig.load(root, MAX_ERRORS="2")
+    assert [line for _, line, _ in rejects_of(conn)] == [2, 4]
+    assert all(r.passed for r in checks.run(conn))
+
+
+def test_a_duplicate_key_reaching_the_star_on_redshift_is_caught_by_the_gate(rig, small_dataset, conn, tmp_path,
+                                                                             monkeypatch):
+    """Redshift enforces no key (the emulator neither): a defect that stores a song twice is caught by the gate
+    before the commit, and the previous star stays. PostgreSQL's enforced key refuses the same row itself."""
+    import shutil
+
+    import psycopg2
+
+    from sparkify_dwh import checks, config
+
+    rig.load(small_dataset)
+    rig.load_postgres(small_dataset)
+    before = digests(conn, STAR + ("user_levels",))
+    sql = tmp_path / "sql"
+    shutil.copytree(config.SQL_DIR, sql)
+    (sql / "transform" / "095_plant_duplicate.sql").write_text(
+        "-- a planted defect: a rebuilt song twice\nINSERT INTO songs (song_id, title, artist_id, year, duration)\n"
+        "SELECT s.song_id, s.title, s.artist_id, s.year, s.duration\nFROM songs AS s\n"
+        "WHERE s.song_id = (SELECT MIN(c.song_id) FROM changed_songs AS c);\n")
+    monkeypatch.setattr(config, "SQL_DIR", sql)
+    changed = tmp_path / "changed"  # the same data under another folder: every file is new to the ledger
+    shutil.copytree(small_dataset, changed)
+
+    with pytest.raises(checks.GateFailed) as failed:
+        rig.load(changed)
+    assert [r.name for r in failed.value.failed] == ["songs_key", "reconcile_star"]  # the key, and the count
+    ((song_id, copies),) = failed.value.failed[0].sample
+    assert copies == 2
+    assert digests(conn, STAR + ("user_levels",)) == before
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        rig.load_postgres(changed)

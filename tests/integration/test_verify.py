@@ -61,6 +61,13 @@ def loaded_copy(loaded, pg_server):
         ("UPDATE user_levels SET level = 'paid' WHERE valid_to IS NOT NULL AND level = 'free' AND user_id = "
          "(SELECT MIN(user_id) FROM user_levels WHERE valid_to IS NOT NULL AND level = 'free')",
          "user_levels_periods_follow"),
+        # a row an earlier attempt left: the file was staged later, by another load
+        ("INSERT INTO load_errors SELECT 'an-earlier-load', kind, source_file, 0, 'cannot read the file', '', "
+         "loaded_at - INTERVAL '1 day' FROM load_files WHERE source_file = (SELECT MIN(source_file) FROM load_files)",
+         "load_errors_latest_attempt"),
+        # a file's rejects twice, under its own load id: the count no longer matches the ledger's
+        ("INSERT INTO load_errors SELECT load_id, kind, source_file, 1, 'a bad record', '', loaded_at FROM load_files "
+         "WHERE source_file = (SELECT MIN(source_file) FROM load_files)", "load_errors_latest_attempt"),
     ],
 )
 def test_verify_fails_on_a_planted_violation(loaded_copy, plant, check):

@@ -1,0 +1,16 @@
+-- Staging, the ledger, the rejects and the rows removed since the last transform, made durable on
+-- PostgreSQL: every table the star is rebuilt or reconciled from survives a crash, a restart and a
+-- failover, as it does on Redshift.
+-- Until this file they were UNLOGGED (010 to 040, 220): PostgreSQL writes no WAL for such a table,
+-- empties it when it restarts after an unclean stop (kill -9, an out-of-memory kill, a reboot) and
+-- does not replicate it to a standby, so a crash lost the history of every file gone from the source
+-- since it was staged. SET LOGGED rewrites each table once, writing it to the WAL; from then on every
+-- write is logged like the star's. A crash during this file loses what the tables held before it, as
+-- before (the transaction rolls back; the next load restages from the sources).
+-- Redshift has no unlogged tables (every table is durable): nothing to do there.
+-- postgres: ALTER TABLE staging_events SET LOGGED;
+-- postgres: ALTER TABLE staging_songs SET LOGGED;
+-- postgres: ALTER TABLE load_files SET LOGGED;
+-- postgres: ALTER TABLE load_errors SET LOGGED;
+-- postgres: ALTER TABLE removed_plays SET LOGGED;
+-- postgres: ALTER TABLE removed_songs SET LOGGED;
