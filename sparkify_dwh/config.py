@@ -102,6 +102,7 @@ class Settings:
     demo_songs: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
     report_out: Path = ROOT / "report.html"
+    follow_symlinks: bool = False  # FOLLOW_SYMLINKS: links in a local source that lead outside it are read
 
     def source(self, kind: str) -> str:
         """Where the records of `kind` ("songs" or "events") are read from."""
@@ -152,6 +153,7 @@ def load_settings(env_file: Path | None = None, overrides: dict[str, str] | None
         demo_songs=_int(values, "DEMO_SONGS", 2000),
         extra=values,
         report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
+        follow_symlinks=_flag(values, "FOLLOW_SYMLINKS"),
     )
 
 

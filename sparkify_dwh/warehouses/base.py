@@ -55,6 +55,7 @@ class Plan:
     ledger: dict[str, tuple[int, str]]  # the ledger as read: source_file -> (size, version)
     todo: list[SourceFile]  # new and changed files, or every file on a full refresh
     full_refresh: bool = False
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): found there, not read
 
     @property
     def replaced(self) -> list[str]:

@@ -24,7 +24,7 @@ def test_listing_pages_through_every_key_and_skips_hidden_ones(aws_env):
     assert [f.uri for f in found] == sorted(f"s3://many-files/{k}" for k in keys)
     assert all(f.size == 2 and f.version for f in found)
     read = sources.reader("s3://many-files/song_data")
-    assert {data for _, data in sources.read_parallel(found[:40], read)} == {b"{}"}
+    assert {body.read() for _, body in sources.read_parallel(found[:40], read)} == {b"{}"}
 
 
 def test_a_missing_bucket_is_an_error_naming_it(aws_env):
