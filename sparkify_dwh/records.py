@@ -364,6 +364,8 @@ def songs(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject
     (its first line a JSON value), else it is one reject."""
     chunks = iter(_chunks(data))
     head, size = [], 0
+    if type(data) is bytes and len(data) <= RECORD_LIMIT:
+        head, chunks = [data], ()
     for chunk in chunks:
         head.append(chunk)
         size += len(chunk)

@@ -320,31 +320,17 @@ def _jitter(wait: float) -> float:
     return wait * random.uniform(0.75, 1.25) if wait else 0.0
 
 
-class _Raw(io.RawIOBase):
-    """A file's bytes as they are stored, read with retries: on an error the file is opened again where the
-    reading stopped, after RETRY_WAITS, and Unreadable is raised once they are spent."""
+class _Retries:
+    """The attempts at one file: after a failed open or read, wait (RETRY_WAITS) and let the caller try again,
+    or raise Unreadable naming the file once they are spent or the error is not one that passes."""
 
-    def __init__(self, f: SourceFile):
-        self.file, self.offset, self.attempt, self.first_error = f, 0, 0, None
-        self.handle = None
+    def __init__(self, f: SourceFile, transient: Callable[[BaseException], bool]):
+        self.file, self.transient, self.attempt, self.started = f, transient, 0, time.monotonic()
 
-    def readable(self) -> bool:
-        return True
-
-    def _open(self):  # the stored bytes from self.offset on
-        raise NotImplementedError
-
-    def _transient(self, err: BaseException) -> bool:
-        raise NotImplementedError
-
-    def _retry(self, err: BaseException) -> None:
-        """After a failed open or read: wait and try again, or raise Unreadable naming the file."""
-        self.close_handle()
-        if self.first_error is None:
-            self.first_error, self.started = err, time.monotonic()
+    def after(self, err: BaseException) -> None:
         if isinstance(err, Unreadable):
             raise err
-        if not self._transient(err) or self.attempt >= len(RETRY_WAITS):
+        if not self.transient(err) or self.attempt >= len(RETRY_WAITS):
             spent = time.monotonic() - self.started
             raise Unreadable(
                 f"{self.file.uri}: cannot be read ({type(err).__name__}: {err}) after {self.attempt + 1} attempts over "
@@ -352,6 +338,24 @@ class _Raw(io.RawIOBase):
                 "again") from None
         _sleep(_jitter(RETRY_WAITS[self.attempt]))
         self.attempt += 1
+
+
+class _Raw(io.RawIOBase):
+    """A file's bytes as they are stored, read with retries: on an error the file is opened again where the
+    reading stopped."""
+
+    def __init__(self, f: SourceFile):
+        self.file, self.offset, self.handle, self.retries = f, 0, None, None
+
+    def readable(self) -> bool:
+        return True
+
+    def _open(self):  # the stored bytes from self.offset on
+        raise NotImplementedError
+
+    @staticmethod
+    def transient(err: BaseException) -> bool:
+        raise NotImplementedError
 
     def read(self, size: int = -1) -> bytes:
         while True:
@@ -361,8 +365,10 @@ class _Raw(io.RawIOBase):
                 data = self.handle.read(size if size is not None and size >= 0 else None)
             except Unreadable:
                 raise
-            except Exception as err:  # noqa: BLE001 - classified by _transient; the rest is raised there
-                self._retry(err)
+            except Exception as err:  # noqa: BLE001 - classified by transient(); the rest is raised there
+                self.close_handle()
+                self.retries = self.retries or _Retries(self.file, self.transient)
+                self.retries.after(err)
                 continue
             self.offset += len(data)
             return data
@@ -381,50 +387,82 @@ class _Raw(io.RawIOBase):
         super().close()
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_PROC_FD = os.path.isdir("/proc/self/fd")
+
+
+def _open_checked(f: SourceFile) -> tuple[int, int]:
+    """(descriptor, size) of a local source file opened under the listing's rule: no link at the end of the
+    path (O_NOFOLLOW), a regular file (not a FIFO put there since), and the real path the listing found (no
+    folder on the way swapped for a link)."""
+    path = f.where
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable(f"{f.uri}: is no longer a regular file; not read")
+        if _PROC_FD and os.readlink(f"/proc/self/fd/{fd}") != path:
+            raise Unreadable(f"{f.uri}: now leads elsewhere than the listing found; not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st.st_size
+
+
+def _local_transient(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno != errno.ELOOP  # ELOOP: a link swapped in since the listing
+
+
 class _LocalRaw(_Raw):
+    transient = staticmethod(_local_transient)
+
     def _open(self):
-        path = self.file.where
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise Unreadable(f"{self.file.uri}: is no longer a regular file; not read")
-            try:
-                opened = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:  # no /proc: O_NOFOLLOW still refuses a link at the end of the path
-                opened = path
-            if opened != path:
-                raise Unreadable(f"{self.file.uri}: now leads elsewhere than the listing found; not read")
-            handle = io.FileIO(fd, "rb", closefd=True)
-        except BaseException:
-            os.close(fd)
-            raise
+        fd, _ = _open_checked(self.file)
+        handle = io.FileIO(fd, "rb", closefd=True)
         if self.offset:
             handle.seek(self.offset)
         return handle
 
-    def _transient(self, err: BaseException) -> bool:
-        return isinstance(err, OSError) and err.errno != errno.ELOOP  # ELOOP: a link swapped in since the listing
+
+def _local_whole(f: SourceFile) -> bytes:
+    """A small local file at once (a song file), with the same checks and retries."""
+    retries = None
+    while True:
+        try:
+            fd, size = _open_checked(f)
+            try:
+                data = os.read(fd, size + 1)
+                if len(data) > size:  # it grew since: the rest too
+                    data += io.FileIO(fd, "rb", closefd=False).readall()
+            finally:
+                os.close(fd)
+            return data
+        except Unreadable:
+            raise
+        except Exception as err:  # noqa: BLE001 - classified by _local_transient
+            retries = retries or _Retries(f, _local_transient)
+            retries.after(err)
 
 
 class _S3Raw(_Raw):
     def __init__(self, f: SourceFile, client):
         super().__init__(f)
-        self.client, self.etag = client, None
+        self.client, self.etag, self.length = client, None, f.size
         self.bucket, self.key = split_s3(f.uri)
 
     def _open(self):
-        if self.etag is not None and self.offset >= self.file.size:
+        if self.etag is not None and self.offset >= self.length:
             return io.BytesIO(b"")
         args = {"Bucket": self.bucket, "Key": self.key}
         if self.etag is not None:  # the rest of the same object, from where the reading stopped
             args.update(Range=f"bytes={self.offset}-", IfMatch=self.etag)
         response = self.client.get_object(**args)
-        if self.etag is None:
-            self.etag = response.get("ETag")
+        if self.etag is None:  # the object as this first answer has it (perhaps newer than the listing)
+            self.etag, self.length = response.get("ETag"), response.get("ContentLength", self.file.size)
         return response["Body"]
 
-    def _transient(self, err: BaseException) -> bool:
+    @staticmethod
+    def transient(err: BaseException) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
         from urllib3.exceptions import HTTPError
 
@@ -437,13 +475,19 @@ class _S3Raw(_Raw):
 class Body:
     """One source file's content, decompressed, as chunks (iterate it) or whole (`read`, for small files).
     Raises Broken when the content is not what it claims (not gzip, truncated) and Unreadable when the file
-    cannot be read."""
+    cannot be read. `source` is the stored bytes, read already (a small file), or a stream of them."""
 
-    def __init__(self, f: SourceFile, raw: io.RawIOBase):
-        self.file, self.raw = f, raw
+    def __init__(self, f: SourceFile, source: bytes | io.RawIOBase):
+        self.file, self.source = f, source
 
     def __iter__(self) -> Iterator[bytes]:
-        stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.file.compressed else self.raw
+        if type(self.source) is bytes and not self.file.compressed:
+            return iter((self.source,) if self.source else ())
+        return self._stream()
+
+    def _stream(self) -> Iterator[bytes]:
+        raw = io.BytesIO(self.source) if type(self.source) is bytes else self.source
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if self.file.compressed else raw
         try:
             while True:
                 try:
@@ -454,14 +498,23 @@ class Body:
                     return
                 yield block
         finally:
-            self.raw.close()
+            raw.close()
 
     def read(self) -> bytes:
         return b"".join(self)
 
 
+def _whole(raw: _Raw) -> bytes:
+    try:
+        return raw.read(-1)
+    finally:
+        raw.close()
+
+
 def reader(uri: str, client=None) -> Callable[[SourceFile], Body]:
-    """A function that opens a file of the source `uri` (Broken raised for a file that cannot be staged)."""
+    """A function that opens a file of the source `uri` (Broken raised for a file that cannot be staged).
+    A small file is read whole at once (by the read workers, from S3: many small GETs in flight hide their
+    latency); a larger one streams as it is parsed."""
     if is_s3(uri):
         client = client or s3_client()
 
@@ -469,15 +522,15 @@ def reader(uri: str, client=None) -> Callable[[SourceFile], Body]:
             if f.problem:
                 raise Broken(f.problem)
             raw = _S3Raw(f, client)
-            if f.size <= PREFETCH_LIMIT:  # whole, by the worker: many small GETs in flight hide their latency
-                raw = io.BytesIO(raw.readall())
-            return Body(f, raw)
+            return Body(f, _whole(raw) if f.size <= PREFETCH_LIMIT else raw)
 
     else:
 
         def read(f: SourceFile) -> Body:
             if f.problem:
                 raise Broken(f.problem)
+            if f.size <= READ_CHUNK:
+                return Body(f, _local_whole(f))
             raw = _LocalRaw(f)
             raw.read(0)  # opened now, so that a file that cannot be opened fails here
             return Body(f, raw)
