@@ -13,7 +13,7 @@ from contextlib import closing
 
 import boto3
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, hostile_dataset, rejects_match, table_digest
 from redshift_emulator import REAL_CONNECT, EmulatedRedshift
 
 from sparkify_dwh import db, pipeline, sources, staging
@@ -190,6 +190,21 @@ def test_same_input_same_rows_and_same_rejects_on_both_warehouses(rig, tricky, c
         assert [r[0] for r in cur.fetchall()] == TRICKY  # every character back as it was
         cur.execute("SELECT COUNT(*) FROM songplays WHERE song_id LIKE 'SO0%%'")
         assert cur.fetchone()[0] == len(TRICKY)  # and every tricky title still matched its play
+
+
+def test_record_level_problems_and_hostile_files_give_the_same_rejects_on_both_warehouses(rig, tmp_path, conn):
+    root, expected = hostile_dataset(tmp_path / "hostile")
+    summary = rig.load(root, MAX_ERRORS=str(len(expected)))
+    assert summary.rejected == len(expected)
+    rig.load_postgres(root, MAX_ERRORS=str(len(expected)))
+    same_everywhere(rig, conn)
+    assert rejects_match(rejects_of(conn), expected)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM staging_events WHERE source_file LIKE '%%.gz'")
+        assert cur.fetchone()[0] == 0  # the truncated gzip: a reject at line 0, none of its rows
+        cur.execute("SELECT COUNT(*) FROM staging_events WHERE song = %s", ("a \\u0000 b",))
+        assert cur.fetchone()[0] == 1
+    conn.rollback()
 
 
 def test_maxerror_is_the_budget_plus_one_and_over_it_the_load_fails_keeping_the_rejects(rig, small_dataset, conn):
