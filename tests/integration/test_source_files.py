@@ -225,9 +225,8 @@ def test_s3_stopped_for_2_s_mid_load_never_ends_in_success_with_files_missing(en
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-west-2", aws_access_key_id="t",
                           aws_secret_access_key="t")
         s3.create_bucket(Bucket="outage", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-        from concurrent.futures import ThreadPoolExecutor
-
         import json
+        from concurrent.futures import ThreadPoolExecutor
 
         def put(i: int) -> None:
             body = json.dumps(dict(GOOD_SONG, song_id=f"SO{i:05d}", artist_id=f"AR{i:05d}")).encode()
