@@ -253,27 +253,35 @@ class _Overlong:
 
 
 def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+    """`data` in pieces of at most CHUNK bytes (RECORD_LIMIT or less), so that a line longer than the limit is
+    always found where pieces join."""
     if isinstance(data, bytes | bytearray | memoryview):
         data = bytes(data)
-        return (data[i:i + CHUNK] for i in range(0, len(data), CHUNK)) if len(data) > CHUNK else (data,)
-    return data
+        return _sliced(data) if len(data) > CHUNK else (data,)
+    return (piece for chunk in data for piece in (_sliced(chunk) if len(chunk) > CHUNK else (chunk,)))
+
+
+def _sliced(data: bytes) -> Iterator[bytes]:
+    return (data[i:i + CHUNK] for i in range(0, len(data), CHUNK))
 
 
 def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | _Overlong]]:
     """(number of the first line, the lines) of each chunk's whole lines, in order; a line longer than
     RECORD_LIMIT comes alone, as an _Overlong (number, _Overlong), unless it is blank. A byte-order mark at
-    the very start is dropped."""
-    number, pending, over, first = 1, b"", None, True
+    the very start is dropped. The start of a line a chunk did not end is kept in pieces (`part`), joined
+    once its end comes, so that time stays linear however small the chunks."""
+    number, part, size, over, first = 1, [], 0, None, True
     for chunk in _chunks(data):
         if first:  # the first bytes, enough of them to tell a byte-order mark
-            pending += chunk
-            if len(pending) < len(BOM):
+            part.append(chunk)
+            size += len(chunk)
+            if size < len(BOM):
                 continue
-            chunk, pending, first = pending, b"", False
+            chunk, part, size, first = b"".join(part), [], 0, False
             if chunk.startswith(BOM):
                 chunk = chunk[len(BOM):]
+        cut = chunk.find(b"\n")
         if over is not None:  # reading past a long line, to its end
-            cut = chunk.find(b"\n")
             if cut < 0:
                 over.add(chunk)
                 continue
@@ -281,26 +289,37 @@ def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | 
             if not over.blank:
                 yield number, over
             number, over, chunk = number + 1, None, chunk[cut + 1:]
-        lines = (pending + chunk if pending else chunk).split(b"\n")
-        joined = bool(pending)
-        pending = lines.pop()
+            cut = chunk.find(b"\n")
+        if cut < 0:  # no line ends here: all of it is the start of a line
+            if chunk:
+                part.append(chunk)
+                size += len(chunk)
+                if size > RECORD_LIMIT:
+                    over, part, size = _Overlong(b"".join(part)), [], 0
+            continue
+        joined = bool(part)
+        if joined:
+            part.append(chunk)
+            chunk = b"".join(part)
+        lines = chunk.split(b"\n")
+        last = lines.pop()
+        part, size = ([last], len(last)) if last else ([], 0)
+        if joined and len(lines[0]) > RECORD_LIMIT:
+            long = _Overlong(lines[0])
+            if not long.blank:
+                yield number, long
+            number += 1
+            del lines[0]
         if lines:
-            if joined and len(lines[0]) > RECORD_LIMIT:
-                long = _Overlong(lines[0])
-                if not long.blank:
-                    yield number, long
-                number += 1
-                del lines[0]
-            if lines:
-                yield number, lines
-                number += len(lines)
-        if len(pending) > RECORD_LIMIT:
-            over, pending = _Overlong(pending), b""
+            yield number, lines
+            number += len(lines)
+        if size > RECORD_LIMIT:
+            over, part, size = _Overlong(last), [], 0
     if over is not None:
         if not over.blank:
             yield number, over
-    elif pending:
-        yield number, [pending]
+    elif part:
+        yield number, [b"".join(part)]
 
 
 def events(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
