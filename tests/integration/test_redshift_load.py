@@ -316,6 +316,34 @@ def test_a_ledger_moved_by_another_load_is_read_again_under_the_lock(rig, small_
     same_everywhere(rig, conn)
 
 
+def test_a_file_that_cannot_be_read_fails_the_load_naming_it_and_leaves_nothing(rig, small_dataset, conn, tmp_path,
+                                                                                 monkeypatch):
+    import shutil
+
+    root = tmp_path / "src"
+    shutil.copytree(small_dataset, root)
+    song = sorted((root / "song_data").rglob("*.json"))[5]
+    real_list = sources.list_source
+    monkeypatch.setattr(sources, "_sleep", lambda _: None)
+
+    def list_then_lose(uri, *args, **kwargs):  # the file goes between the listing and the reading
+        listing = real_list(uri, *args, **kwargs)
+        if uri.endswith("song_data"):
+            song.unlink()
+        return listing
+
+    monkeypatch.setattr(sources, "list_source", list_then_lose)
+    with pytest.raises(sources.Unreadable, match=f"^{re.escape(str(song.resolve()))}: cannot be read"):
+        rig.load(root, MAX_ERRORS="100")
+    assert rig.staged_objects() == []
+    assert not any(s.startswith("COPY") for s in rig.events)
+    assert staged(conn, "staging_songs")[0] == 0
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM load_errors")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+
+
 def test_parts_are_removed_when_the_load_is_interrupted(rig, small_dataset, conn):
     def interrupt(sql):
         if sql.startswith("COPY staging_events"):
