@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 SUFFIXES = (".json", ".json.gz")
 PATH_LIMIT = 2048  # bytes of UTF-8: source_file is VARCHAR(2048), which Redshift counts in bytes
@@ -107,10 +106,11 @@ def is_s3(uri: str) -> bool:
 
 
 def split_s3(uri: str) -> tuple[str, str]:
-    parts = urlsplit(uri)
-    if not parts.netloc:
+    """(bucket, key or prefix) of an s3:// URI; the key as it is (a key may hold '#', '?' or '%')."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not is_s3(uri) or not bucket:
         raise SourceError(f"{uri}: an S3 source is s3://bucket/prefix")
-    return parts.netloc, parts.path.lstrip("/")
+    return bucket, key.lstrip("/")
 
 
 def _wanted(relative: str) -> bool:
@@ -215,7 +215,11 @@ def _list_local(uri: str, follow_links: bool) -> Listing:
 
     while folders:
         folder, real_folder = folders.pop()
-        with os.scandir(folder) as entries:
+        try:
+            entries = os.scandir(folder)
+        except OSError as err:  # a folder that cannot be listed: its files would be missed without a word
+            raise SourceError(f"{folder}: cannot be listed ({type(err).__name__}: {err.strerror or err})") from None
+        with entries:
             for entry in entries:
                 name = entry.name
                 if name.startswith((".", "_")):
@@ -227,7 +231,12 @@ def _list_local(uri: str, follow_links: bool) -> Listing:
                 elif name.endswith(SUFFIXES):
                     if entry.is_file():
                         real = entry.path if real_folder else os.path.realpath(entry.path)
-                        add(entry.path, real, entry.stat())
+                        try:
+                            st = entry.stat()
+                        except OSError:  # gone since the folder was read: the next load sees what is there
+                            skipped.append((entry.path, "gone while the folder was listed"))
+                            continue
+                        add(entry.path, real, st)
                     else:
                         skipped.append((entry.path, "FIFO, socket or device"))
     return Listing(list(found.values()), skipped)
