@@ -572,7 +572,8 @@ def read_parallel(
         return
     window: deque = deque()
     in_flight = 0
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         for f in files:
             weight = f.size if f.size <= PREFETCH_LIMIT else 0
             while window and (len(window) >= workers * 2 or in_flight + weight > max_bytes):
@@ -584,3 +585,5 @@ def read_parallel(
         while window:
             head, future, _ = window.popleft()
             yield head, future.result()
+    finally:  # the caller stopped (a file it could not read): the reads not started yet are not made
+        pool.shutdown(wait=True, cancel_futures=True)

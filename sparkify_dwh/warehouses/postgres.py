@@ -248,6 +248,8 @@ class PostgresStager(Stager):
         except psycopg2.Error as err:
             if stream.failure is not None:  # raised while reading the files (Unreadable): that, not the COPY
                 raise stream.failure from None
+            if not isinstance(err, psycopg2.DataError | psycopg2.IntegrityError):  # not a row: the connection...
+                raise
             where = refused_row(err, sent, plan, read, parse)
             message = (getattr(getattr(err, "diag", None), "message_primary", None) or str(err)).strip()
             raise StagingError(f"{plan.table}: the server refused {where}: {message}") from None

@@ -1,6 +1,11 @@
 """Compaction: the new and changed source files, read in parallel and parsed by `records`, written as a
 few gzip JSON-lines parts under STAGING_PREFIX/<load>/ with a manifest, and removed again afterwards.
 
+Each file is read as a stream and its rows written in batches (BATCH_ROWS), kept aside until the file
+has been read to its end (in memory up to SPOOL_BYTES, on disk beyond), so memory stays flat however
+large a file, and a file whose content breaks (a truncated gzip) is one reject at line 0 with none of
+its rows in a part. A file that cannot be read (sources.Unreadable) stops the load, naming it.
+
 Thousands of files of a few hundred bytes are what make a COPY straight from the song folder slow; the
 parts are as many as the warehouse has slices (or a multiple), so each slice loads one ("The number of
 files should be a multiple of the number of slices in your cluster").
