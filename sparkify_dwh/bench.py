@@ -12,6 +12,8 @@
              30 daily log files) is loaded untimed, then the last day's file arrives and is loaded, timed
 6. load-s3   the project's load from moto's S3 server instead of the local folder
 7. s3-read   the floor of a load from S3: listing and reading the same objects, nothing else
+8. big-log   memory: the project's load of one log file of 200 MB (the dataset's days one after the other)
+9. gzip-1gb  memory: the project's load of one .json.gz that expands to 1 GB (a day's events, blank-padded)
 
 Each contender runs in its own child process on a fresh database of the same PostgreSQL server;
 its peak memory is that process's peak RSS (the PostgreSQL server's own memory is not included;
@@ -23,6 +25,7 @@ the run fails, so a fast wrong answer cannot win.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -42,7 +45,8 @@ from pathlib import Path
 from . import compare, config, db, sources
 from .warehouses.postgres import Postgres
 
-CONTENDERS = ("load", "row", "floor", "duckdb", "increment", "load-s3", "s3-read")
+CONTENDERS = ("load", "row", "floor", "duckdb", "increment", "load-s3", "s3-read", "big-log", "gzip-1gb")
+MEMORY = ("big-log", "gzip-1gb")  # one large file each, for the load's peak memory; run at the first size only
 # each star table's key (the order of the checksum) and its columns, as the acceptance check compares them
 STAR_KEYS = {table: (key, compare.STAR_COLUMNS[table]) for table, key in (
     ("songplays", "songplay_id"), ("users", "user_id"), ("songs", "song_id"), ("artists", "artist_id"),
@@ -87,11 +91,12 @@ def digests(cur) -> dict[str, list]:
 
 # --- the contenders, each run in a child process -------------------------------------------------
 
-def _timed_load(spec: dict, log_data: str) -> tuple[float, list, object]:
+def _timed_load(spec: dict, log_data: str, follow_links: bool = False) -> tuple[float, list, object]:
     from . import pipeline
 
     os.environ.update(DATABASE_URL=spec["url"], SONG_DATA=spec["song_data"], LOG_DATA=log_data,
-                      ENV_FILE=os.devnull, FULL_REFRESH="0", MAX_ERRORS="0")
+                      ENV_FILE=os.devnull, FULL_REFRESH="0", MAX_ERRORS="0",
+                      FOLLOW_SYMLINKS="1" if follow_links else "0")
     settings = config.load_settings()
     started = time.perf_counter()
     summary = pipeline.load(settings, quiet=True, say=lambda *_: None)
@@ -108,7 +113,7 @@ def _contender_load(spec: dict) -> dict:
 
 def _contender_increment(spec: dict) -> dict:
     """A history of all but the last daily log file, loaded untimed; then the last day arrives (a link in
-    the same folder) and that load is timed."""
+    the same folder) and that load is timed. The links lead out of the folder: FOLLOW_SYMLINKS=1."""
     logs = Path(spec["log_data"])
     days = sorted(p for p in logs.rglob("*.json"))
     folder = Path(spec["tmp"]) / "log_data"
@@ -116,15 +121,71 @@ def _contender_increment(spec: dict) -> dict:
         link = folder / day.relative_to(logs)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(day)
-    history, _, _ = _timed_load(spec, str(folder))
+    history, _, _ = _timed_load(spec, str(folder), follow_links=True)
     last = folder / days[-1].relative_to(logs)
     last.parent.mkdir(parents=True, exist_ok=True)
     last.symlink_to(days[-1])
-    seconds, steps, summary = _timed_load(spec, str(folder))
+    seconds, steps, summary = _timed_load(spec, str(folder), follow_links=True)
     loaded = summary.tables.get("staging_events", 0)
     return {"seconds": seconds, "steps": steps, "loaded": sum(1 for _ in open(days[-1], "rb")),
             "note": f"the last of {len(days)} daily files, after the other {len(days) - 1} "
                     f"(loaded in {history:.2f} s, untimed); staging holds {loaded:,} events"}
+
+
+def _contender_memory(spec: dict) -> dict:
+    """The project's load of one large file (and one song file): its peak memory is what the table shows."""
+    seconds, steps, summary = _timed_load(spec, spec["log_data"])
+    (events,) = [s for s in summary.staged if s.kind == "events"]
+    return {"seconds": seconds, "steps": steps, "digests": None, "loaded": events.records_read,
+            "note": spec["note"] + f" ({events.records_read:,} events)"}
+
+
+def big_log(data: Path, folder: Path, size_mb: int) -> Path:
+    """One log file of about `size_mb` MB: the dataset's daily files one after the other, again if need be."""
+    out = folder / f"big-log-{size_mb}mb-{data.name}" / "log_data" / "all-events.json"
+    if not out.exists():
+        days = sorted((data / "log_data").rglob("*.json"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_suffix(".partial")
+        with open(partial, "wb") as f:
+            while f.tell() < size_mb << 20:
+                for day in days:
+                    f.write(day.read_bytes())
+                    if f.tell() >= size_mb << 20:
+                        break
+        partial.rename(out)
+    return out.parent
+
+
+def padded_gzip(data: Path, folder: Path, size_mb: int) -> Path:
+    """One .json.gz that expands to about `size_mb` MB: the first day's events, each followed by blank lines
+    of 64 KiB (so that it is read in seconds, while its gzip stays a few MB)."""
+    out = folder / f"gzip-{size_mb}mb-{data.name}" / "log_data" / "padded-events.json.gz"
+    if not out.exists():
+        lines = sorted((data / "log_data").rglob("*.json"))[0].read_bytes().splitlines(keepends=True)
+        blank = b" " * ((64 << 10) - 1) + b"\n"
+        blanks = max(0, (size_mb << 20) - sum(map(len, lines))) // len(blank)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_suffix(".partial")
+        with gzip.open(partial, "wb", compresslevel=6) as f:
+            written = 0
+            for n, line in enumerate(lines, start=1):
+                f.write(line)
+                due = blanks * n // len(lines)  # the blank lines spread evenly between the events
+                f.write(blank * (due - written))
+                written = due
+        partial.rename(out)
+    return out.parent
+
+
+def one_song(data: Path, folder: Path) -> Path:
+    """A song folder holding the dataset's first song file alone."""
+    out = folder / f"one-song-{data.name}"
+    if not out.exists():
+        first = sorted((data / "song_data").rglob("*.json"))[0]
+        (out / "A").mkdir(parents=True)
+        shutil.copy(first, out / "A" / first.name)
+    return out
 
 
 def _staging_rows(kind: str, root: str):
@@ -330,13 +391,13 @@ def _contender_s3_read(spec: dict) -> dict:
             if isinstance(data, Exception):
                 raise data
             objects += 1
-            size += len(data)
+            size += sum(len(chunk) for chunk in data)
     return {"seconds": time.perf_counter() - started, "steps": [], "digests": None,
             "note": f"no tables: lists and GETs the {objects:,} objects ({size / 1e6:,.0f} MB) only"}
 
 
 _CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _contender_row,
-             "increment": _contender_increment,
+             "increment": _contender_increment, "big-log": _contender_memory, "gzip-1gb": _contender_memory,
              "floor": _contender_floor, "duckdb": _contender_duckdb, "s3-read": _contender_s3_read}
 _ON_S3 = ("load-s3", "s3-read")
 
@@ -481,6 +542,8 @@ def run(
     data_root: Path | None = None,
     plant: str | None = None,
     say=print,
+    log_mb: int = 200,
+    gzip_mb: int = 1024,
 ) -> list[Outcome]:
     """Run every contender at every size; raises DifferentTables when any built different star tables."""
     data_root = data_root or config.ROOT / "data" / "bench"
@@ -492,6 +555,8 @@ def run(
         try:
             size_outcomes = []
             for name in contenders:
+                if name in MEMORY and events != sizes[0]:
+                    continue
                 warm(data)
                 say(f"{events:,} events: {name} ...")
                 database = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
@@ -502,6 +567,15 @@ def run(
                 if name in _ON_S3:
                     spec.update(song_data=f"s3://{s3.bucket}/song_data", log_data=f"s3://{s3.bucket}/log_data")
                     env.update(s3.env)
+                if name == "big-log":
+                    spec.update(log_data=str(big_log(data, data_root / "memory", log_mb)),
+                                song_data=str(one_song(data, data_root / "memory")),
+                                note=f"one log file of {log_mb:,} MB")
+                if name == "gzip-1gb":
+                    folder = padded_gzip(data, data_root / "memory", gzip_mb)
+                    packed = sum(p.stat().st_size for p in folder.rglob("*.gz")) / 2**20
+                    spec.update(log_data=str(folder), song_data=str(one_song(data, data_root / "memory")),
+                                note=f"one .json.gz of {packed:.1f} MB expanding to {gzip_mb:,} MB")
                 try:
                     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
                         spec["tmp"] = tmp
@@ -547,7 +621,7 @@ def table(outcomes: list[Outcome]) -> list[list]:
         for o in group:
             rows.append([
                 f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{(o.loaded or events) / o.seconds:,.0f}",
-                f"{o.seconds / floor:.2f}" if floor else "", f"{o.peak_rss_mb:.0f}",
+                f"{o.seconds / floor:.2f}" if floor and o.contender not in MEMORY else "", f"{o.peak_rss_mb:.0f}",
                 "n/a" if o.digests is None else "yes" if o.equal else "NO", o.note,
             ])
     return rows

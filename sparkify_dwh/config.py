@@ -172,6 +172,7 @@ class Settings:
     demo_songs: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
     report_out: Path = ROOT / "report.html"
+    follow_symlinks: bool = False  # FOLLOW_SYMLINKS: links in a local source that lead outside it are read
 
     def source(self, kind: str) -> str:
         """Where the records of `kind` ("songs" or "events") are read from."""
@@ -232,6 +233,7 @@ def _settings(values: dict[str, str]) -> Settings:
         demo_songs=_int(values, "DEMO_SONGS", 2000, low=1),
         extra=values,
         report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
+        follow_symlinks=_flag(values, "FOLLOW_SYMLINKS"),
     )
 
 

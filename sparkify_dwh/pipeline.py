@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import migrations, staging, transform, warehouses
+from . import migrations, sources, staging, transform, warehouses
 from .config import Settings
 
 STAR_TABLES = transform.STAR_TABLES
@@ -58,7 +58,8 @@ class LoadSummary:
                  "files_replaced": s.files_replaced, "files_unchanged": s.files_unchanged,
                  "files_withdrawn": s.files_withdrawn,
                  "records_read": s.records_read, "rows_staged": s.rows_staged,
-                 "records_rejected": s.records_rejected, "seconds": round(s.seconds, 3)}
+                 "records_rejected": s.records_rejected, "files_skipped": len(s.skipped),
+                 "seconds": round(s.seconds, 3)}
                 for s in self.staged
             ],
             "tables": self.tables,
@@ -134,6 +135,17 @@ def table_counts(conn, tables=STAR_TABLES) -> dict[str, int]:
     return counts
 
 
+def skipped_note(s: staging.StageResult) -> str:
+    """What a source held that was not read, counted by reason."""
+    reasons: dict[str, int] = {}
+    for _, reason in s.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    counts = ", ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items()))
+    hint = (" (FOLLOW_SYMLINKS=1 reads links that leave the source)"
+            if reasons.keys() & {sources.LINK_OUT, sources.LINK_OUT_FOLDER} else "")
+    return f"{len(s.skipped)} entries of {s.source} skipped, not regular files under it: {counts}{hint}"
+
+
 def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
     from tabulate import tabulate
 
@@ -154,6 +166,8 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
         if s.foreign_files:
             print(f"note: staging also holds {s.foreign_files} {s.kind} files that are not under {s.source}; "
                   "FULL_REFRESH=1 rebuilds from the configured sources alone", file=out)
+        if s.skipped:
+            print(f"note: {skipped_note(s)}", file=out)
     print(file=out)
     print(tabulate(sorted(summary.tables.items(), key=lambda kv: kv[0] not in STAGING_TABLES),
                    headers=("table", "rows"), intfmt=","), file=out)

@@ -2,7 +2,13 @@
 
 A record that cannot be staged becomes a `Reject` with its file, line and reason; the rest of its
 file goes on. Accepted as valid: a UTF-8 byte-order mark, CRLF line endings, blank lines, an empty
-file, a pretty-printed song file, extra fields, a numeric userId.
+file, a pretty-printed song file, extra fields, a numeric userId. A JSON object that names a field
+twice is accepted, the last value winning (as most JSON readers do; telling it would take a second
+parse of every record).
+
+A file is parsed as it streams, in chunks (`bytes` or an iterable of them): a log line, or a song
+file, longer than RECORD_LIMIT is one reject, and is never held whole in memory. Nothing in a record
+stops its file or the load: a record nested deeper than the parser follows is a reject too.
 
 Every check that decides whether a record is staged is made here, before any warehouse sees it, so
 that the same input is accepted or rejected alike, with the same reason, on PostgreSQL and Redshift:
@@ -10,7 +16,8 @@ that the same input is accepted or rejected alike, with the same reason, on Post
 - a text value must fit its column's width counted in bytes of UTF-8, as Redshift counts a VARCHAR
   ("Length is in bytes, not characters": Redshift's character types documentation). PostgreSQL
   counts characters and would accept more; the parser holds both to the narrower rule;
-- a text value must not hold NUL (\\u0000), which neither warehouse stores in a character column;
+- a text value must not hold NUL (\\u0000), which neither warehouse stores in a character column (the
+  text `\\\\u0000`, a backslash and the letters u0000, is not NUL and is kept);
 - the values the SQL compares as codes (userId, page, level, song_id, artist_id) must not end with a
   blank: Redshift ignores trailing blanks when it compares text and PostgreSQL does not, so 'paid '
   would be 'paid' on one and not on the other. (Free text, such as a title that ends with a blank, is
@@ -20,14 +27,17 @@ that the same input is accepted or rejected alike, with the same reason, on Post
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Annotated
 
 import msgspec
 
 RAW_LINE_LIMIT = 1000
 BOM = b"\xef\xbb\xbf"
+RECORD_LIMIT = 16 << 20  # bytes: the longest log line, and the largest song file holding one record
+CHUNK = 1 << 20  # bytes given as one piece are parsed in pieces of this size, as a stream would give them
 
 # Column ranges, so that a value the table cannot hold is rejected with its line, not by the database.
 Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
@@ -177,9 +187,18 @@ def _may_differ(line: bytes) -> bool:
 
 
 NUL_REASON = "a string holds a NUL character (\\u0000), which a text column cannot store"
+DEPTH_REASON = "nested deeper than the parser follows (about 1,000 levels): not a Sparkify record"
+
+
+def _holds_nul(line: bytes, row: tuple) -> bool:
+    """Whether a staged value holds NUL. The bytes \\u0000 are also in the text `\\\\u0000` (a backslash,
+    then u0000), which is not NUL: the decoded values decide."""
+    return b"\\u0000" in line and any(type(v) is str and "\x00" in v for v in row)
+
+
 def _check_text(line: bytes, row: tuple, fields) -> str | None:
     """A reason to reject a well-formed line whose text a warehouse cannot store, else None."""
-    if b"\\u0000" in line:
+    if _holds_nul(line, row):
         return NUL_REASON
     if _may_differ(line):
         return _over_width(row, fields, len(line))
@@ -204,7 +223,7 @@ def _trailing_blank(row: tuple, codes: tuple[int, ...], columns: tuple[str, ...]
 def _is_json(line: bytes) -> bool:
     try:
         msgspec.json.decode(line)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 
@@ -214,33 +233,130 @@ _song_decoder = msgspec.json.Decoder(Song)
 _astuple = msgspec.structs.astuple
 
 
-def events(source: str, data: bytes) -> Iterator[tuple | Reject]:
+class _Overlong:
+    """A line longer than RECORD_LIMIT, read past without being kept: its start, its size, whether blank."""
+
+    def __init__(self, start: bytes):
+        self.head, self.size, self.blank = start[: RAW_LINE_LIMIT * 4], 0, True
+        self.add(start)
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.blank and piece and not piece.isspace():
+            self.blank = False
+        if len(self.head) < RAW_LINE_LIMIT * 4:
+            self.head += piece[: RAW_LINE_LIMIT * 4 - len(self.head)]
+
+    def reject(self, source: str, number: int, what: str = "the line") -> Reject:
+        return Reject(source, number, f"{what} is {self.size:,} bytes, longer than a record may be "
+                                      f"({RECORD_LIMIT:,} bytes)", _raw(self.head))
+
+
+def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+    """`data` in pieces of at most CHUNK bytes (RECORD_LIMIT or less), so that a line longer than the limit is
+    always found where pieces join."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        data = bytes(data)
+        return _sliced(data) if len(data) > CHUNK else (data,)
+    return (piece for chunk in data for piece in (_sliced(chunk) if len(chunk) > CHUNK else (chunk,)))
+
+
+def _sliced(data: bytes) -> Iterator[bytes]:
+    return (data[i:i + CHUNK] for i in range(0, len(data), CHUNK))
+
+
+def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | _Overlong]]:
+    """(number of the first line, the lines) of each chunk's whole lines, in order; a line longer than
+    RECORD_LIMIT comes alone, as an _Overlong (number, _Overlong), unless it is blank. A byte-order mark at
+    the very start is dropped. The start of a line a chunk did not end is kept in pieces (`part`), joined
+    once its end comes, so that time stays linear however small the chunks."""
+    number, part, size, over, first = 1, [], 0, None, True
+    for chunk in _chunks(data):
+        if first:  # the first bytes, enough of them to tell a byte-order mark
+            part.append(chunk)
+            size += len(chunk)
+            if size < len(BOM):
+                continue
+            chunk, part, size, first = b"".join(part), [], 0, False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM):]
+        cut = chunk.find(b"\n")
+        if over is not None:  # reading past a long line, to its end
+            if cut < 0:
+                over.add(chunk)
+                continue
+            over.add(chunk[:cut])
+            if not over.blank:
+                yield number, over
+            number, over, chunk = number + 1, None, chunk[cut + 1:]
+            cut = chunk.find(b"\n")
+        if cut < 0:  # no line ends here: all of it is the start of a line
+            if chunk:
+                part.append(chunk)
+                size += len(chunk)
+                if size > RECORD_LIMIT:
+                    over, part, size = _Overlong(b"".join(part)), [], 0
+            continue
+        joined = bool(part)
+        if joined:
+            part.append(chunk)
+            chunk = b"".join(part)
+        lines = chunk.split(b"\n")
+        last = lines.pop()
+        part, size = ([last], len(last)) if last else ([], 0)
+        if joined and len(lines[0]) > RECORD_LIMIT:
+            long = _Overlong(lines[0])
+            if not long.blank:
+                yield number, long
+            number += 1
+            del lines[0]
+        if lines:
+            yield number, lines
+            number += len(lines)
+        if size > RECORD_LIMIT:
+            over, part, size = _Overlong(last), [], 0
+    if over is not None:
+        if not over.blank:
+            yield number, over
+    elif part:
+        yield number, [b"".join(part)]
+
+
+def events(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
     """Each JSON line of a log file as (line number, row tuple in EVENT_COLUMNS order) or a Reject."""
-    if data.startswith(BOM):
-        data = data[len(BOM):]
     decode = _event_decoder.decode
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line or line.isspace():
+    for first, lines in _blocks(data):
+        if type(lines) is _Overlong:
+            yield lines.reject(source, first)
             continue
-        try:
-            row = _astuple(decode(line))
-        except (msgspec.DecodeError, UnicodeDecodeError) as err:
-            yield Reject(source, number, _reason(err, line), _raw(line))
-            continue
-        # _check_text, inlined for the common line: this loop runs once per event
-        if b"\\u0000" in line:
-            yield Reject(source, number, NUL_REASON, _raw(line))
-            continue
-        if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
-            yield Reject(source, number, bad, _raw(line))
-            continue
-        # a blank before a closing quote, written as it is or as an escape (\u0020)
-        if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
-            yield Reject(source, number, bad, _raw(line))
-            continue
-        if type(row[_USER_ID]) is int:
-            row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
-        yield number, row
+        for number, line in enumerate(lines, first):
+            if not line or line.isspace():
+                continue
+            try:
+                row = _astuple(decode(line))
+            except (msgspec.DecodeError, UnicodeDecodeError) as err:
+                yield Reject(source, number, _reason(err, line), _raw(line))
+                continue
+            except RecursionError:
+                yield Reject(source, number, DEPTH_REASON, _raw(line))
+                continue
+            except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
+                yield Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
+                continue
+            # _check_text, inlined for the common line: this loop runs once per event
+            if b"\\u0000" in line and _holds_nul(line, row):
+                yield Reject(source, number, NUL_REASON, _raw(line))
+                continue
+            if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
+                yield Reject(source, number, bad, _raw(line))
+                continue
+            # a blank before a closing quote, written as it is or as an escape (\u0020)
+            if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
+                yield Reject(source, number, bad, _raw(line))
+                continue
+            if type(row[_USER_ID]) is int:
+                row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
+            yield number, row
 
 
 def _song(source: str, number: int, text: bytes) -> tuple | Reject:
@@ -248,12 +364,55 @@ def _song(source: str, number: int, text: bytes) -> tuple | Reject:
         row = _astuple(_song_decoder.decode(text))
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         return Reject(source, number, _reason(err, text), _raw(text))
+    except RecursionError:
+        return Reject(source, number, DEPTH_REASON, _raw(text))
+    except Exception as err:  # noqa: BLE001 - as in events
+        return Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(text))
     bad = _check_text(text, row, _SONG_TEXT) or _trailing_blank(row, _SONG_CODES, SONG_COLUMNS)
     return Reject(source, number, bad, _raw(text)) if bad else (number, row)
 
 
-def songs(source: str, data: bytes) -> Iterator[tuple | Reject]:
-    """The song object of a song file (pretty-printed or not), or each line of a JSON-lines file."""
+TOO_LARGE = (f"the song file is over {RECORD_LIMIT:,} bytes, the most a song file may be unless it is JSON lines "
+             "(one record a line)")
+
+
+def songs(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
+    """The song object of a song file (pretty-printed or not), or each line of a JSON-lines file.
+
+    A song file is read whole up to RECORD_LIMIT; a larger one is read as a stream when it is JSON lines
+    (its first line a JSON value), else it is one reject."""
+    chunks = iter(_chunks(data))
+    head, size = [], 0
+    if type(data) is bytes and len(data) <= RECORD_LIMIT:
+        head, chunks = [data], ()
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > RECORD_LIMIT:
+            break
+    else:
+        yield from _song_file(source, b"".join(head))
+        return
+    checked = False  # whether the first line that is not blank was JSON
+    for number, lines in _blocks(chain(_chunks(b"".join(head)), chunks)):
+        if type(lines) is _Overlong:
+            if not checked:
+                yield Reject(source, number, TOO_LARGE, _raw(lines.head))
+                return
+            yield lines.reject(source, number)
+            continue
+        for n, line in enumerate(lines, number):
+            if not line or line.isspace():
+                continue
+            if not checked:
+                if not _is_json(line):
+                    yield Reject(source, n, TOO_LARGE, _raw(line))
+                    return
+                checked = True
+            yield _song(source, n, line)
+
+
+def _song_file(source: str, data: bytes) -> Iterator[tuple | Reject]:
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data.strip():

@@ -60,6 +60,7 @@ class StageResult:
     rejects: list[records.Reject] = field(default_factory=list)
     foreign_files: int = 0
     files_withdrawn: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of what was found, not read
     seconds: float = 0.0
 
     @property
@@ -80,12 +81,13 @@ def read_ledger(cur, kind: str) -> dict[str, tuple[int, str]]:
 def plan(conn, kind: str, settings: Settings, s3=None) -> Plan:
     """Which files of one source this load reads (no lock held)."""
     source = settings.source(kind)
-    found = sources.list_files(source, s3)
+    listing = sources.list_source(source, s3, follow_links=settings.follow_symlinks)
+    found = listing.files
     with db.transaction(conn) as cur:
         ledger = read_ledger(cur, kind)
     conn.rollback()
     todo = found if settings.full_refresh else changed(found, ledger)
-    return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh)
+    return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh, listing.skipped)
 
 
 # --- Statements, one text for every warehouse -----------------------------------------------------
@@ -195,7 +197,9 @@ def now() -> str:
 
 def stage(conn, warehouse: Warehouse, settings: Settings, load_id: str, kinds: Sequence[str] = tuple(TABLES), *,
           quiet: bool = False, say: Callable[[str], None] = print, s3=None) -> list[StageResult]:
-    """Stage the new and changed files of `kinds`; raises TooManyErrors over MAX_ERRORS."""
+    """Stage the new and changed files of `kinds`; raises TooManyErrors over MAX_ERRORS, sources.Unreadable
+    when a file cannot be read, sources.SourceError when the two sources overlap (before anything is read)."""
+    sources.apart(settings.song_data, settings.log_data)
     if s3 is None and any(sources.is_s3(settings.source(k)) for k in kinds):
         s3 = sources.s3_client()
     with warehouse.stager(load_id, quiet=quiet) as stager:
@@ -265,5 +269,6 @@ def _result(p: Plan, c: Copied) -> StageResult:
         kind=p.kind, source=p.source, files_found=len(p.found), files_loaded=len(c.files),
         files_replaced=len(p.replaced), files_unchanged=len(p.found) - len(p.todo),
         records_read=sum(f.read for f in c.files), rows_staged=sum(f.staged for f in c.files),
-        rejects=c.rejects, foreign_files=p.foreign - p.withdrawn, files_withdrawn=p.withdrawn, seconds=c.seconds,
+        rejects=c.rejects, foreign_files=p.foreign - p.withdrawn, files_withdrawn=p.withdrawn, skipped=p.skipped,
+        seconds=c.seconds,
     )

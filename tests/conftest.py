@@ -197,3 +197,63 @@ def table_digest(conn, table: str) -> tuple[int, str]:
     with conn.cursor() as cur:
         cur.execute(f"SELECT COUNT(*), MD5(COALESCE(STRING_AGG(t::TEXT, '|' ORDER BY t::TEXT), '')) FROM {table} AS t")
         return cur.fetchone()
+
+
+def hostile_dataset(root: Path) -> tuple[Path, dict[tuple[str, int], str]]:
+    """A dataset with every kind of record-level problem a file and its name can carry, between good records:
+    (root, {(end of the source_file, line): start of the reason} of the rejects expected).
+
+    Log files: a record nested 1,000 deep (4 KB), numbers too large for any column, the text \\\\u0000 (not
+    NUL, kept), a file whose name is not UTF-8, a path longer than the ledger's key, a link to a file
+    already in the source, a .json.gz cut short after more than a COPY chunk of its rows. Song files: a
+    link to another song file, a song nested too deep."""
+    import gzip
+    import json
+
+    def event(n: int, **changes) -> bytes:
+        return json.dumps(dict(GOOD_EVENT, ts=GOOD_EVENT["ts"] + n, itemInSession=n, **changes),
+                          ensure_ascii=False).encode()
+
+    deep = b'{"ts": 1541105830796, "userId": "10", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    logs = root / "log_data" / "2018" / "11"
+    logs.mkdir(parents=True)
+    (logs / "2018-11-01-events.json").write_bytes(b"\n".join([
+        event(0), deep, event(1, length=1e400).replace(b"Infinity", b"1e400"),
+        b'{"ts": 1541105830799, "sessionId": ' + b"9" * 5000 + b"}", event(2, song="a \\u0000 b"), event(3),
+    ]) + b"\n")
+    with open(os.fsencode(logs) + b"/2018-11-02-caf\xe9-events.json", "wb") as f:
+        f.write(event(10) + b"\n{not json\n" + event(11) + b"\n")
+    folder = root / "log_data" / "long"
+    while len(str(folder).encode()) < 2100:
+        folder = folder / ("x" * 200)
+    folder.mkdir(parents=True)
+    (folder / "2018-11-03-events.json").write_bytes(event(20) + b"\n")
+    (root / "log_data" / "again-events.json").symlink_to(logs / "2018-11-01-events.json")
+    packed = gzip.compress(b"\n".join(event(100 + n) for n in range(12_000)) + b"\n")
+    (logs / "2018-11-04-events.json.gz").write_bytes(packed[: len(packed) - 40])
+    songs = root / "song_data" / "A" / "B" / "C"
+    songs.mkdir(parents=True)
+    (songs / "TRABC1.json").write_text(json.dumps(GOOD_SONG))
+    (songs / "TRABC2.json").symlink_to(songs / "TRABC1.json")
+    (songs / "TRABC3.json").write_bytes(b'{"song_id": "SODEEP", "artist_id": "AR", "x": ' + b"{\"a\":" * 1000
+                                        + b"1" + b"}" * 1000 + b"}")
+    expected = {
+        ("2018-11-01-events.json", 2): "nested deeper than the parser follows",
+        ("2018-11-01-events.json", 3): "Number out of range - at `$.length`",
+        ("2018-11-01-events.json", 4): "Integer value out of range - at `$.sessionId`",
+        ("2018-11-02-caf\\xe9-events.json", 2): "malformed JSON",
+        ("/2018-11-03-events.json", 0): "the path is ",
+        ("2018-11-04-events.json.gz", 0): "cannot read the file: EOFError",
+        ("TRABC3.json", 1): "nested deeper than the parser follows",
+    }
+    return root, expected
+
+
+def rejects_match(rows, expected: dict[tuple[str, int], str]) -> bool:
+    """Whether load_errors rows (source_file, line_number, reason, ...) are exactly the rejects expected."""
+    if len(rows) != len(expected):
+        return False
+    for (end, line), reason in expected.items():
+        if not any(r[0].endswith(end) and r[1] == line and r[2].startswith(reason) for r in rows):
+            return False
+    return True

@@ -57,6 +57,7 @@ class Plan:
     todo: list[SourceFile]  # new and changed files, or every file on a full refresh
     full_refresh: bool = False
     withdrawn: int = 0  # files gone from the source before the star showed them, taken out under the lock
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): found there, not read
 
     @property
     def replaced(self) -> list[str]:

@@ -1,13 +1,16 @@
 """PostgreSQL: `DATABASE_URL`, or the embedded server in PGDATA_DIR. Rows reach staging through one
 streaming COPY FROM STDIN per table, parsed in a thread ahead of the server.
 
-Runs inside the staging transaction: the files are read while the rows stream, so nothing is kept
-in memory or on disk; the load lock does not stop readers (PostgreSQL's readers never wait for writers).
+Runs inside the staging transaction: the files are read (in chunks, gzip decompressed as it streams)
+while the rows stream, so nothing is kept whole in memory or on disk; the load lock does not stop
+readers (PostgreSQL's readers never wait for writers).
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import queue
 import re
 import shutil
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
+import psycopg2
 
 from .. import db, embedded, records, sources, transform
 from ..progress import progress
@@ -38,6 +42,7 @@ SUMMARIZE = ("SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index AS i 
              "INNER JOIN pg_class AS c ON i.indexrelid = c.oid INNER JOIN pg_am AS a ON c.relam = a.oid "
              "WHERE i.indrelid = CAST(%s AS REGCLASS) AND a.amname = 'brin'")
 ROWS_KNOWN = "SELECT reltuples FROM pg_class WHERE oid = CAST(%s AS REGCLASS)"
+WITHDRAW = "DELETE FROM {table} WHERE source_file = %s AND load_id = %s"
 GROWTH_TO_ANALYZE = 0.1
 _encode = msgspec.json.encode
 _other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
@@ -69,18 +74,24 @@ def copy_statement(plan: Plan) -> str:
 
 class _Stream(io.RawIOBase):
     """A read()-able byte stream over an iterator of chunks, for COPY FROM STDIN: each read returns
-    the next whole chunk (psycopg2 sends what it is given), so nothing is copied twice."""
+    the next whole chunk (psycopg2 sends what it is given), so nothing is copied twice. An error raised
+    by the chunks is kept in `failure` (psycopg2 reports it as a cancelled COPY)."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks = chunks
+        self.failure: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        for chunk in self._chunks:
-            if chunk:
-                return chunk
+        try:
+            for chunk in self._chunks:
+                if chunk:
+                    return chunk
+        except BaseException as err:
+            self.failure = err
+            raise
         return b""
 
 
@@ -125,41 +136,93 @@ def ahead(chunks: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
         worker.join()
 
 
-def _copy_chunks(parsed: Iterable[tuple[SourceFile, bytes | Exception]], parse: Callable, load_id: str,
-                 copied: Copied, tick: Callable[[], None]) -> Iterator[bytes]:
-    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed."""
+class _Sent:
+    """What one COPY was sent, for what follows it: per file, the COPY line its rows start at; the files that
+    broke after some of their rows were sent (to take those rows out again)."""
+
+    def __init__(self):
+        self.starts: list[int] = []  # COPY line (0-based) of each file's first row, in order
+        self.files: list[SourceFile] = []
+        self.rows = 0
+        self.withdrawn: dict[str, int] = {}  # source_file -> rows of it sent before it broke
+
+
+def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, load_id: str,
+                 copied: Copied, sent: _Sent, tick: Callable[[], None]) -> Iterator[bytes]:
+    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed.
+
+    A file that cannot be read stops the load (sources.Unreadable, raised). A file whose content breaks
+    (sources.Broken: not gzip, truncated) is one reject at line 0, and none of its rows is staged: those
+    still here are dropped, those already sent are noted in `sent.withdrawn`, for copy() to delete."""
     lines: list[bytes] = []
     size = 0
     rejects = copied.rejects
     encode, reject_type = encode_row, records.Reject
-    for f, data in parsed:
+    for f, body in parsed:
         tick()
-        if isinstance(data, Exception):
-            rejects.append(records.Reject(f.uri, 0, sources.unreadable(data), ""))
+        if isinstance(body, Exception):
+            if not isinstance(body, sources.Broken):
+                raise body
+            rejects.append(records.Reject(f.uri, 0, body.reason, ""))
             continue
         count = FileCount(f)
         uri = f.uri
         tail = b"," + encode_row((uri, load_id))
         staged = 0
-        for item in parse(uri, data):
-            if type(item) is reject_type:
-                rejects.append(item)
-                count.rejected += 1
-                continue
-            line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
-            lines.append(line)
-            size += len(line)
-            staged += 1
-            if size >= CHUNK:
-                lines.append(b"")
-                yield b"\n".join(lines)
-                lines, size = [], 0
+        mark, own_rejects, gone = len(lines), len(rejects), 0  # where this file's lines start; its rows sent
+        sent.starts.append(sent.rows)
+        sent.files.append(f)
+        try:
+            for item in parse(uri, body):
+                if type(item) is reject_type:
+                    rejects.append(item)
+                    count.rejected += 1
+                    continue
+                line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
+                lines.append(line)
+                size += len(line)
+                staged += 1
+                if size >= CHUNK:
+                    lines.append(b"")
+                    yield b"\n".join(lines)
+                    lines, size, mark, gone = [], 0, 0, staged
+        except sources.Broken as err:
+            size -= sum(len(x) for x in lines[mark:])
+            del lines[mark:], rejects[own_rejects:]
+            sent.rows += gone
+            if gone:
+                sent.withdrawn[uri] = gone
+            rejects.append(records.Reject(uri, 0, err.reason, ""))
+            continue
+        sent.rows += staged
         count.staged = staged
         count.read = count.staged + count.rejected
         copied.files.append(count)
     if lines:
         lines.append(b"")
         yield b"\n".join(lines)
+
+
+_COPY_LINE = re.compile(r"COPY \w+, line (\d+)")
+
+
+def refused_row(err: Exception, sent: _Sent, plan: Plan, read: Callable, parse: Callable) -> str:
+    """Where the row the server refused came from ("file line N"), from the COPY line its error names."""
+    context = getattr(getattr(err, "diag", None), "context", None) or str(err)
+    found = _COPY_LINE.search(context)
+    if not found or not sent.files:
+        return "a row"
+    row = int(found.group(1)) - 1
+    n = bisect.bisect_right(sent.starts, row) - 1
+    if n < 0:
+        return "a row"
+    f, k = sent.files[n], row - sent.starts[n]
+    try:
+        staged = (item[0] for item in parse(f.uri, read(f)) if type(item) is not records.Reject)
+        line = next(itertools.islice(staged, k, None), None)
+    except Exception:  # noqa: BLE001 - the file itself is named, whatever happened reading it again
+        line = None
+    return f"{f.uri} line {line}" if line is not None else f"a row of {f.uri}"
 
 
 class PostgresStager(Stager):
@@ -176,15 +239,30 @@ class PostgresStager(Stager):
         # From S3, many requests in flight hide each one's latency; from a local folder (the page
         # cache, mostly) one thread reading in order is fastest.
         workers = self.workers if sources.is_s3(plan.source) else 1
-        parsed = sources.read_parallel(plan.todo, sources.reader(plan.source, self.s3), workers)
-        stream = _Stream(ahead(_copy_chunks(parsed, parse, self.load_id, copied, tick)))
+        read = sources.reader(plan.source, self.s3)
+        parsed = sources.read_parallel(plan.todo, read, workers)
+        sent = _Sent()
+        stream = _Stream(ahead(_copy_chunks(parsed, parse, self.load_id, copied, sent, tick)))
         try:
             cur.copy_expert(copy_statement(plan), stream, size=CHUNK)
+        except psycopg2.Error as err:
+            if stream.failure is not None:  # raised while reading the files (Unreadable): that, not the COPY
+                raise stream.failure from None
+            if not isinstance(err, psycopg2.DataError | psycopg2.IntegrityError):  # not a row: the connection...
+                raise
+            where = refused_row(err, sent, plan, read, parse)
+            message = (getattr(getattr(err, "diag", None), "message_primary", None) or str(err)).strip()
+            raise StagingError(f"{plan.table}: the server refused {where}: {message}") from None
         finally:
             close()
         staged = sum(c.staged for c in copied.files)
-        if cur.rowcount != staged:  # the server's count of the rows it stored, against the rows sent
-            raise StagingError(f"{plan.table}: COPY stored {cur.rowcount:,} rows of the {staged:,} sent")
+        withdrawn = sum(sent.withdrawn.values())
+        if cur.rowcount != staged + withdrawn:  # the server's count of the rows it stored, against the rows sent
+            raise StagingError(f"{plan.table}: COPY stored {cur.rowcount:,} rows of the {staged + withdrawn:,} sent")
+        for uri, rows in sent.withdrawn.items():  # a file that broke after some of its rows were sent
+            cur.execute(WITHDRAW.format(table=plan.table), (uri, self.load_id))
+            if cur.rowcount != rows:
+                raise StagingError(f"{plan.table}: {cur.rowcount:,} rows of {uri} taken out, of the {rows:,} sent")
         cur.execute(SUMMARIZE, (plan.table,))
         cur.execute(ROWS_KNOWN, (plan.table,))
         (known,) = cur.fetchone()
@@ -205,6 +283,8 @@ class PostgresStager(Stager):
     def statements(self, plan: Plan, budget: int) -> list[tuple[str, tuple, str | None]]:
         return [(copy_statement(plan), (), f"{plan.kind}: the new and changed files of {plan.source}, parsed as "
                                            "they stream"),
+                (WITHDRAW.format(table=plan.table), ("<a file>", "<load_id>"),
+                 "for a file whose content broke (a truncated gzip) after some of its rows were sent"),
                 (SUMMARIZE, (plan.table,), None), (ROWS_KNOWN, (plan.table,), None),
                 (f"ANALYZE {plan.table}", (), "when the load grew the table by a tenth or more")]
 

@@ -1,6 +1,8 @@
 """The benchmark runs end to end on a small size, and its equality check catches a planted difference."""
 
+import gzip
 import json
+import re
 
 from conftest import run_cli
 
@@ -9,13 +11,13 @@ from sparkify_dwh import bench
 
 def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_path):
     proc = run_cli("bench", env, "--events", "1500", "--songs", "60", "--data", str(tmp_path / "data"),
-                   "--results", str(tmp_path / "results"), "--row-limit", "1000")
+                   "--results", str(tmp_path / "results"), "--row-limit", "1000", "--log-mb", "2", "--gzip-mb", "48")
     for contender in bench.CONTENDERS:
         assert f" {contender} " in proc.stdout
     (saved,) = (tmp_path / "results").glob("*.json")
     results = json.loads(saved.read_text())["results"]
     assert {r["contender"] for r in results} == set(bench.CONTENDERS)
-    built = [r for r in results if r["contender"] != "s3-read"]
+    built = [r for r in results if r["contender"] not in ("s3-read", *bench.MEMORY)]
     assert all(r["equal"] for r in built)
     reference = built[0]["digests"]
     assert reference["songplays"][0] > 0 and reference["songs"][0] == 60
@@ -28,6 +30,15 @@ def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_pa
     increment = next(r for r in results if r["contender"] == "increment")
     assert increment["loaded"] == 50 and increment["note"].startswith("the last of 30 daily files")
     assert "the last day's load is " in proc.stdout and "full load / DuckDB = " in proc.stdout
+    # the memory contenders: one large file each, loaded whole (every event of it read), memory reported
+    big = next(r for r in results if r["contender"] == "big-log")
+    assert big["digests"] is None and big["note"].startswith("one log file of 2 MB") and big["loaded"] > 1500
+    padded = next(r for r in results if r["contender"] == "gzip-1gb")
+    assert re.match(r"one \.json\.gz of 0\.\d MB expanding to 48 MB \(50 events\)$", padded["note"])
+    assert padded["loaded"] == 50 and padded["peak_rss_mb"] > 0
+    (packed,) = (tmp_path / "data").rglob("*.json.gz")
+    with gzip.open(packed) as f:
+        assert 47 << 20 < sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b"")) <= 48 << 20
 
 
 def test_a_contender_that_builds_a_different_star_fails_the_run(env, tmp_path):

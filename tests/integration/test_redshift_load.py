@@ -14,7 +14,7 @@ from contextlib import closing
 
 import boto3
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, SAMPLE_FIGURES, hostile_dataset, rejects_match, table_digest
 from redshift_emulator import REAL_CONNECT, EmulatedRedshift
 
 from sparkify_dwh import db, pipeline, sources, staging
@@ -196,6 +196,21 @@ def test_same_input_same_rows_and_same_rejects_on_both_warehouses(rig, tricky, c
         assert cur.fetchone()[0] == len(TRICKY)  # and every tricky title still matched its play
 
 
+def test_record_level_problems_and_hostile_files_give_the_same_rejects_on_both_warehouses(rig, tmp_path, conn):
+    root, expected = hostile_dataset(tmp_path / "hostile")
+    summary = rig.load(root, MAX_ERRORS=str(len(expected)))
+    assert summary.rejected == len(expected)
+    rig.load_postgres(root, MAX_ERRORS=str(len(expected)))
+    same_everywhere(rig, conn)
+    assert rejects_match(rejects_of(conn), expected)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM staging_events WHERE source_file LIKE '%%.gz'")
+        assert cur.fetchone()[0] == 0  # the truncated gzip: a reject at line 0, none of its rows
+        cur.execute("SELECT COUNT(*) FROM staging_events WHERE song = %s", ("a \\u0000 b",))
+        assert cur.fetchone()[0] == 1
+    conn.rollback()
+
+
 def test_maxerror_is_the_budget_plus_one_and_over_it_the_load_fails_keeping_the_rejects(rig, small_dataset, conn):
     rig.load(small_dataset)
     before = digests(conn)
@@ -305,6 +320,34 @@ def test_a_ledger_moved_by_another_load_is_read_again_under_the_lock(rig, small_
     assert count == distinct
     rig.load_postgres(small_dataset)
     same_everywhere(rig, conn)
+
+
+def test_a_file_that_cannot_be_read_fails_the_load_naming_it_and_leaves_nothing(rig, small_dataset, conn, tmp_path,
+                                                                                 monkeypatch):
+    import shutil
+
+    root = tmp_path / "src"
+    shutil.copytree(small_dataset, root)
+    song = sorted((root / "song_data").rglob("*.json"))[5]
+    real_list = sources.list_source
+    monkeypatch.setattr(sources, "_sleep", lambda _: None)
+
+    def list_then_lose(uri, *args, **kwargs):  # the file goes between the listing and the reading
+        listing = real_list(uri, *args, **kwargs)
+        if uri.endswith("song_data"):
+            song.unlink()
+        return listing
+
+    monkeypatch.setattr(sources, "list_source", list_then_lose)
+    with pytest.raises(sources.Unreadable, match=f"^{re.escape(str(song.resolve()))}: cannot be read"):
+        rig.load(root, MAX_ERRORS="100")
+    assert rig.staged_objects() == []
+    assert not any(s.startswith("COPY") for s in rig.events)
+    assert staged(conn, "staging_songs")[0] == 0
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM load_errors")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
 
 
 def test_parts_are_removed_when_the_load_is_interrupted(rig, small_dataset, conn):

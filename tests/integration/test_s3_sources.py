@@ -24,7 +24,7 @@ def test_listing_pages_through_every_key_and_skips_hidden_ones(aws_env):
     assert [f.uri for f in found] == sorted(f"s3://many-files/{k}" for k in keys)
     assert all(f.size == 2 and f.version for f in found)
     read = sources.reader("s3://many-files/song_data")
-    assert {data for _, data in sources.read_parallel(found[:40], read)} == {b"{}"}
+    assert {body.read() for _, body in sources.read_parallel(found[:40], read)} == {b"{}"}
 
 
 def test_a_missing_bucket_is_an_error_naming_it(aws_env):
@@ -45,3 +45,19 @@ def test_without_credentials_requests_are_unsigned(monkeypatch, tmp_path, s3_end
     client = sources.s3_client()
     assert client.meta.config.signature_version is UNSIGNED
     assert client.meta.endpoint_url == s3_endpoint
+
+
+def test_keys_with_url_characters_are_read_as_they_are(aws_env):
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="odd-keys", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    keys = ["log_data/a#b-events.json", "log_data/c?d=1-events.json", "log_data/e%20f-events.json",
+            "log_data/g h-events.json", "log_data/día-events.json"]
+    for n, key in enumerate(keys):
+        s3.put_object(Bucket="odd-keys", Key=key, Body=b'{"ts": %d}\n' % n)
+    found = sources.list_files("s3://odd-keys/log_data")
+    assert sorted(f.uri for f in found) == sorted(f"s3://odd-keys/{k}" for k in keys)
+    read = sources.reader("s3://odd-keys/log_data")
+    got = {f.uri: body.read() for f, body in sources.read_parallel(found, read)}
+    assert got == {f"s3://odd-keys/{k}": b'{"ts": %d}\n' % n for n, k in enumerate(keys)}

@@ -117,3 +117,71 @@ def test_a_value_at_its_width_in_bytes_is_accepted():
 def test_a_song_whose_id_ends_with_a_blank_is_refused():
     (reject,) = parsed(SONG.replace(b'"SO1"', b'"SO1 "'), records.songs)
     assert "`$.song_id` ends with a blank" in reject.reason
+
+
+def test_a_record_nested_too_deep_is_a_reject_not_a_crash():
+    deep = b'{"ts":1,"x":' + b"[" * 1000 + b"]" * 1000 + b"}"  # about 2 KB, an unknown field
+    out = parsed(GOOD + b"\n" + deep + b"\n" + GOOD)
+    assert [type(x).__name__ for x in out] == ["tuple", "Reject", "tuple"]
+    assert out[1].line_number == 2 and out[1].reason.startswith("nested deeper than the parser follows")
+    (song,) = parsed(SONG[:-1] + b', "x": ' + b'{"a":' * 1000 + b"1" + b"}" * 1001, records.songs)
+    assert song.line_number == 1 and song.reason.startswith("nested deeper")
+
+
+@pytest.mark.parametrize("value, field", [(b"1e400", "length"), (b"-1e400", "registration"),
+                                          (b"9" * 5000, "sessionId"), (b"1" + b"0" * 400, "length"),
+                                          (b"18446744073709551616", "sessionId")])
+def test_numbers_too_large_for_their_column_are_rejects(value, field):
+    out = parsed(GOOD + b"\n" + b'{"ts":1,"' + field.encode() + b'":' + value + b"}\n" + GOOD)
+    assert out[1].line_number == 2 and f"`$.{field}`" in out[1].reason
+
+
+def test_the_text_backslash_u0000_is_not_nul():
+    ((_, row),) = parsed(b'{"ts":1,"song":"a\\\\u0000b"}')  # a backslash, then the letters u0000
+    assert row[records.EVENT_COLUMNS.index("song")] == "a\\u0000b"
+    ((_, row),) = parsed(b'{"ts":1,"x":"a\\u0000b"}')  # NUL in a field that is not staged
+    assert row[records.EVENT_COLUMNS.index("ts")] == 1
+    (reject,) = parsed(b'{"ts":1,"song":"a\\\\\\u0000b"}')  # a backslash, then NUL
+    assert "NUL character" in reject.reason
+
+
+def test_a_field_named_twice_takes_its_last_value_as_the_readme_says():
+    ((_, row),) = parsed(b'{"ts":1,"userId":"1","userId":"2"}')
+    assert row[records.EVENT_COLUMNS.index("user_id")] == "2"
+
+
+def test_a_line_over_the_record_limit_is_one_reject_and_a_blank_one_is_skipped():
+    long = b'{"ts":1,"song":"' + b"x" * records.RECORD_LIMIT + b'"}'
+    blank = b" " * (records.RECORD_LIMIT + 10)
+    out = parsed(GOOD + b"\n" + long + b"\n" + blank + b"\n" + GOOD)
+    assert [type(x).__name__ for x in out] == ["tuple", "Reject", "tuple"]
+    assert out[1].line_number == 2 and out[1].reason == (
+        f"the line is {len(long):,} bytes, longer than a record may be ({records.RECORD_LIMIT:,} bytes)")
+    assert out[1].raw_line.startswith('{"ts":1,"song":"xxx') and len(out[1].raw_line) == records.RAW_LINE_LIMIT
+    assert out[2][0] == 4
+
+
+def test_parsing_does_not_depend_on_how_the_bytes_arrive():
+    import random
+
+    data = (b"\xef\xbb\xbf" + GOOD + b"\r\n\n" + b'{"ts":1,"song":"' + b"y" * (records.RECORD_LIMIT - 20) + b'"}\n'
+            + b'{"ts":2,"song":"' + b"z" * records.RECORD_LIMIT + b'"}\n' + b"not json\n" + GOOD)
+    whole = parsed(data)
+    assert [x.line_number if isinstance(x, records.Reject) else x[0] for x in whole] == [1, 3, 4, 5, 6]
+    rng = random.Random(7)
+    for _ in range(10):
+        pieces, at = [], 0
+        while at < len(data):
+            step = rng.choice([1, 2, 3, 5, 4096, 1 << 20])
+            pieces.append(data[at:at + step])
+            at += step
+        assert list(records.events("f.json", iter(pieces))) == whole
+
+
+def test_a_song_file_over_the_limit_is_a_reject_unless_it_is_json_lines():
+    pretty = b"{\n" + b" " * records.RECORD_LIMIT + b'\n"song_id": "SO1", "artist_id": "AR1"}'
+    (reject,) = parsed(pretty, records.songs)
+    assert reject.line_number == 1 and reject.reason.startswith(f"the song file is over {records.RECORD_LIMIT:,} bytes")
+    lines = SONG + b"\n" + b"\n".join(SONG.replace(b"SO1", b"SO%d" % n) for n in range(records.RECORD_LIMIT // 90))
+    out = parsed(lines, records.songs)
+    assert len(out) == records.RECORD_LIMIT // 90 + 1 and all(type(x) is tuple for x in out)

@@ -1,6 +1,11 @@
 """Compaction: the new and changed source files, read in parallel and parsed by `records`, written as a
 few gzip JSON-lines parts under STAGING_PREFIX/<load>/ with a manifest, and removed again afterwards.
 
+Each file is read as a stream and its rows written in batches (BATCH_ROWS), kept aside until the file
+has been read to its end (in memory up to SPOOL_BYTES, on disk beyond), so memory stays flat however
+large a file, and a file whose content breaks (a truncated gzip) is one reject at line 0 with none of
+its rows in a part. A file that cannot be read (sources.Unreadable) stops the load, naming it.
+
 Thousands of files of a few hundred bytes are what make a COPY straight from the song folder slow; the
 parts are as many as the warehouse has slices (or a multiple), so each slice loads one ("The number of
 files should be a multiple of the number of slices in your cluster").
@@ -25,6 +30,8 @@ import gzip
 import json
 import math
 import re
+import shutil
+import tempfile
 import time
 from array import array
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +48,9 @@ from .copy import EVENT_PART_FIELDS, SONG_PART_FIELDS, Target, jsonpaths
 
 PART_TARGET_BYTES = 256 << 20  # uncompressed JSON per part before another round of parts is added
 AS_TEXT = {"events": ("sessionId",), "songs": ()}  # BIGINT fields written as strings (see the module)
+BATCH_ROWS = 10_000  # rows encoded at a time: a large file is never held whole
+SPOOL_BYTES = 16 << 20  # a file's encoded lines kept in memory up to this, on disk beyond, until it is read whole
+CHUNK_BYTES = 1 << 20
 # After an even run of backslashes (escaped backslashes), the escape that follows.
 _SHORT_CONTROL = re.compile(rb"(?<!\\)((?:\\\\)*)\\([bfr])")
 _AS_UNICODE = {b"b": b"\\u0008", b"f": b"\\u000c", b"r": b"\\u000d"}
@@ -128,36 +138,54 @@ def compact(kind: str, files: list[sources.SourceFile], source: str, target: Tar
     with ExitStack() as stack:
         stack.callback(close)
         writers = [stack.enter_context(gzip.open(p.path, "wb", compresslevel=6)) for p in result.parts]
-        for f, data in sources.read_parallel(files, sources.reader(source, read_client), workers):
+        for f, body in sources.read_parallel(files, sources.reader(source, read_client), workers):
             tick()
-            if isinstance(data, Exception):
-                result.rejects.append(records.Reject(f.uri, 0, sources.unreadable(data), ""))
+            if isinstance(body, Exception):
+                if not isinstance(body, sources.Broken):
+                    raise body  # Unreadable: the load fails naming the file
+                result.rejects.append(records.Reject(f.uri, 0, body.reason, ""))
                 continue
             n = min(range(count), key=lambda i: result.parts[i].bytes_in)
             part = result.parts[n]
             counted = FileCount(f)
-            rows = []
-            for item in parse(f.uri, data):
-                if type(item) is records.Reject:
-                    result.rejects.append(item)
-                    counted.rejected += 1
+            mark, own_rejects = len(part.origin_file), len(result.rejects)
+            # A file's lines are kept aside until it has been read to its end (in memory, on disk past
+            # SPOOL_BYTES), so that a file whose content breaks leaves nothing in the part.
+            with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=workdir) as spool:
+                rows: list[dict] = []
+                written = 0
+                try:
+                    for item in parse(f.uri, body):
+                        if type(item) is records.Reject:
+                            result.rejects.append(item)
+                            counted.rejected += 1
+                            continue
+                        number, row = item
+                        row = tuple(repr(v) if type(v) is float else v for v in row)
+                        values = row + ((row[ts_index],) if extra else ()) + (f.uri, number, target.load_id)
+                        record = dict(zip(fields, values))
+                        for name in AS_TEXT[kind]:
+                            if record[name] is not None:
+                                record[name] = str(record[name])
+                        rows.append(record)
+                        part.origin_file.append(len(result.files))
+                        part.origin_line.append(number)
+                        if len(rows) >= BATCH_ROWS:
+                            written += spool.write(encode_lines(rows))
+                            counted.staged += len(rows)
+                            rows = []
+                    if rows:
+                        written += spool.write(encode_lines(rows))
+                        counted.staged += len(rows)
+                except sources.Broken as err:
+                    del part.origin_file[mark:], part.origin_line[mark:], result.rejects[own_rejects:]
+                    result.rejects.append(records.Reject(f.uri, 0, err.reason, ""))
                     continue
-                number, row = item
-                row = tuple(repr(v) if type(v) is float else v for v in row)
-                values = row + ((row[ts_index],) if extra else ()) + (f.uri, number, target.load_id)
-                record = dict(zip(fields, values))
-                for name in AS_TEXT[kind]:
-                    if record[name] is not None:
-                        record[name] = str(record[name])
-                rows.append(record)
-                part.origin_file.append(len(result.files))
-                part.origin_line.append(number)
-            if rows:
-                body = encode_lines(rows)
-                writers[n].write(body)
-                part.records += len(rows)
-                part.bytes_in += len(body)
-            counted.staged = len(rows)
+                if written:
+                    spool.seek(0)
+                    shutil.copyfileobj(spool, writers[n], CHUNK_BYTES)
+                    part.records += counted.staged
+                    part.bytes_in += written
             counted.read = counted.staged + counted.rejected
             result.files.append(counted)
     for p in result.parts:
