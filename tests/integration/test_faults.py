@@ -293,3 +293,26 @@ def test_a_changed_object_in_s3_is_reloaded_without_duplicates(env, conn, aws_en
     assert line_.split()[3] == "1"  # one file loaded again
     assert scalar(conn, "SELECT COUNT(*) FROM staging_events") == events - 1
     assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_a_copy_that_stores_fewer_rows_than_were_sent_fails_the_load(database, conn, small_dataset, monkeypatch):
+    # rows lost between the parser and the server (a bug in the stream, say): COPY's own count tells
+    from sparkify_dwh import pipeline
+    from sparkify_dwh.config import load_settings
+    from sparkify_dwh.warehouses import base, postgres
+
+    real_chunks = postgres._copy_chunks
+
+    def losing_the_first_row(*args, **kwargs):
+        for n, chunk in enumerate(real_chunks(*args, **kwargs)):
+            yield chunk.split(b"\n", 1)[1] if n == 0 else chunk
+
+    monkeypatch.setattr(postgres, "_copy_chunks", losing_the_first_row)
+    for key, value in {"ENV_FILE": "/dev/null", "DATABASE_URL": database, "SONG_DATA": str(small_dataset / "song_data"),
+                       "LOG_DATA": str(small_dataset / "log_data"), "MAX_ERRORS": "0", "FULL_REFRESH": "0"}.items():
+        monkeypatch.setenv(key, value)
+    songs = len(list((small_dataset / "song_data").rglob("*.json")))
+    with pytest.raises(base.StagingError, match=f"staging_songs: COPY stored {songs - 1} rows of the {songs} sent"):
+        pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+    for table in ("staging_songs", "staging_events", "load_files", "load_errors"):
+        assert scalar(conn, f"SELECT COUNT(*) FROM {table}") == 0, table
