@@ -197,6 +197,12 @@ def aws_env(s3_endpoint, monkeypatch):
     return values
 
 
+def unique(name: str) -> str:
+    """`name` with a suffix of its own: buckets, roles and clusters on moto's server (shared by the whole
+    session) are never shared by two tests, nor left over from an earlier one."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
 def table_digest(conn, table: str) -> tuple[int, str]:
     """(row count, md5 of all rows in a fixed order): equal digests mean equal tables."""
     with conn.cursor() as cur:

@@ -117,23 +117,33 @@ def test_a_new_migration_is_applied_once_in_order(tmp_path, conn, monkeypatch):
 
 def test_two_migrations_at_once_apply_each_file_once(database, conn):
     import threading
+    import time
 
     import psycopg2
 
-    other = psycopg2.connect(database)
+    other, watcher = psycopg2.connect(database), psycopg2.connect(database)
+    watcher.autocommit = True
     with conn.cursor() as cur:
         cur.execute(migrations.HISTORY_DDL)
     conn.commit()
-    with other.cursor() as cur:
+    racer_pid, other_pid = conn.get_backend_pid(), other.get_backend_pid()
+    with other.cursor() as cur, watcher.cursor() as watch:
         cur.execute("LOCK schema_history")  # a first run, mid-way through a file
         done = []
         racer = threading.Thread(target=lambda: done.append(migrations.migrate(conn)))
         racer.start()
-        racer.join(timeout=2)
-        assert racer.is_alive()  # the second run waits for the first
+        blocked_by = []
+        for _ in range(600):  # the second run waits for the first: the server shows it waiting on the lock
+            watch.execute("SELECT pg_blocking_pids(%s)", (racer_pid,))
+            blocked_by = watch.fetchone()[0]
+            if blocked_by:
+                break
+            time.sleep(0.05)
+        assert blocked_by == [other_pid] and racer.is_alive()
     first = migrations.migrate(other)  # the first run applies everything, committing file by file
     racer.join(timeout=60)
     other.close()
+    watcher.close()
     applied = [a.file for a in first] + [a.file for a in done[0]]
     assert sorted(applied) == sorted(set(applied)) and "010_staging_events.sql" in applied
     with conn.cursor() as cur:
