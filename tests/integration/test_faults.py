@@ -177,15 +177,25 @@ def _start_load(env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _blocked_on(conn, statement, load):
-    """The pid of the load's backend once it waits on a lock while running `statement`."""
-    return _wait_for(
-        conn,
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' AND wait_event_type = 'Lock' "
-        "AND query LIKE %s",
-        ("%" + statement + "%",),
-        process=load,
-    )
+def _blocked_on(conn, statement, load, exclude=(), timeout=180):
+    """The pid of the load's backend once it waits on a lock while running `statement`. A load that waits on
+    a table or a row while running anything else fails the test at once (`exclude`: other loads' backends)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if load.poll() is not None:
+            raise AssertionError(f"the load ended ({load.returncode}) first: {load.communicate()}")
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid, wait_event, query FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' "
+                        "AND wait_event_type = 'Lock' AND NOT pid = ANY(%s)", (list(exclude),))
+            waiting = cur.fetchall()
+        conn.rollback()
+        for pid, event, query in waiting:
+            if statement in query:
+                return pid
+            if event != "extend":  # a lock of a table or a row; extending a table is no one's lock
+                raise AssertionError(f"the load waits ({event}) while running {query[:300]!r}, not {statement!r}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for the load to wait while running {statement!r}")
 
 
 def _said(load, text: str, timeout: float = 120) -> list[str]:
@@ -235,7 +245,7 @@ def test_a_second_load_waits_for_the_first_and_the_result_equals_one_load(env, c
     first = _start_load(dict(env, FULL_REFRESH="1"))
     first_pid = _blocked_on(conn, "DELETE FROM load_files", first)
     second = _start_load(dict(env, FULL_REFRESH="1"))
-    second_pid = _blocked_on(conn, "LOCK TABLE load_lock", second)
+    second_pid = _blocked_on(conn, "LOCK TABLE load_lock", second, exclude=[first_pid])
     assert _blocked_by(conn, second_pid) == [first_pid]  # the second waits for the first load itself
     _said(second, "waiting for it to finish")
     blocker.close()
@@ -259,7 +269,7 @@ def test_readers_never_wait_for_a_load(env, conn, database, small_dataset, tmp_p
     with in_transform.cursor() as cur:
         cur.execute("LOCK TABLE star_loads IN SHARE MODE")  # the transform's last insert waits; reads pass
     load = _start_load(env)
-    readers = dict(env, STATEMENT_TIMEOUT="20s")  # a reader that waited would be cancelled and fail
+    readers = dict(env, STATEMENT_TIMEOUT="10s")  # a reader that waited would be cancelled and fail
     try:
         # 1. the load holds the load lock inside its staging transaction, the new day's rows copied
         pid = _blocked_on(conn, "load_files", load)
@@ -289,7 +299,7 @@ def test_a_statement_past_statement_timeout_is_cancelled_and_the_load_fails_clea
     with holder.cursor() as cur:
         cur.execute("LOCK TABLE load_lock")  # held until the end: only the timeout can end the load's wait
     started = time.monotonic()
-    proc = run_cli("load", dict(env, STATEMENT_TIMEOUT="2s"), check=False, timeout=120)
+    proc = run_cli("load", dict(env, STATEMENT_TIMEOUT="2s"), check=False, timeout=30)
     waited = time.monotonic() - started
     try:
         assert proc.returncode == 1
