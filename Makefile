@@ -14,6 +14,7 @@ DATA_OUT ?= data/generated
 BENCH_EVENTS ?= 100000,1000000
 BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
+MUTANTS ?=
 CONFIRM ?=
 IMAGE ?= sparkify-dwh
 BASE ?=
@@ -25,7 +26,7 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install lock load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
-.PHONY: provision teardown status acceptance image
+.PHONY: provision teardown status acceptance image mutants
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +82,9 @@ bench: $(INSTALLED) ## compare this load with row-by-row INSERTs, the COPY floor
 test: $(INSTALLED) ## run the whole test suite (unit and integration)
 	@# a temporary folder of this run's own: runs side by side never clean up each other's
 	tmp=$$(mktemp -d); rc=0; $(PY) -m pytest --basetemp=$$tmp $(PYTEST_ARGS) || rc=$$?; rm -rf $$tmp; exit $$rc
+
+mutants: $(INSTALLED) ## plant each bug of tests/mutants.toml alone in a copy and run its tests: make mutants [MUTANTS=B2,B3]
+	MUTANTS=$(MUTANTS) $(PY) tests/mutants.py
 
 lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, redshift), then the Python
 	@# each file rendered for the dialect (same names and line numbers), then linted under that dialect's grammar

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,11 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import hypothesis
 import psycopg2
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT.parent / "shared" / "data" / "sparkify"
+# the sample beside the checkout; SPARKIFY_SAMPLE names it elsewhere (make mutants runs the tests in a copy)
+SAMPLE = Path(os.environ.get("SPARKIFY_SAMPLE") or ROOT.parent / "shared" / "data" / "sparkify")
+
+# Hypothesis: random examples on a developer's machine; in CI and in make mutants (HYPOTHESIS_PROFILE=ci)
+# the same examples every run, and no example database, so a run fails or passes for the code alone.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "default")
 SAMPLE_FIGURES = {
     "staging_events": 8056,
     "staging_songs": 71,
@@ -166,15 +172,14 @@ def small_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    """moto's server on a free loopback port: a real HTTP S3 (and IAM, Redshift) endpoint."""
+    """moto's server on loopback: a real HTTP S3 (and IAM, Redshift) endpoint. It binds port 0 itself, so
+    the system gives it a free port as it listens (no port picked beforehand for another process to take)."""
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
     server.stop()
 
 
@@ -190,6 +195,12 @@ def aws_env(s3_endpoint, monkeypatch):
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
+
+
+def unique(name: str) -> str:
+    """`name` with a suffix of its own: buckets, roles and clusters on moto's server (shared by the whole
+    session) are never shared by two tests, nor left over from an earlier one."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def table_digest(conn, table: str) -> tuple[int, str]:

@@ -7,15 +7,13 @@ with botocore's Stubber.
 
 import json
 import os
+import re
 import uuid
 
 import boto3
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, unique
 
-CLUSTER = "sparkify-test"
-ROLE = "sparkify-test-copy"
-STAGING = "s3://sparkify-staging-test/loads"
 SKIP_DIRS = {".git", ".venv", ".pgdata", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
@@ -49,7 +47,8 @@ def cli_env(aws_env, tmp_path):
     canary = "Canary" + uuid.uuid4().hex[:12] + "X9"  # made at run time: no file can hold it beforehand
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "DB_", "REDSHIFT_"))}
     env.update(aws_env, ENV_FILE=str(tmp_path / "test.env"), PYTHONPATH=str(ROOT), WAREHOUSE="redshift",
-               CLUSTER_IDENTIFIER=CLUSTER, STAGING_PREFIX=STAGING, DB_PASSWORD=canary,
+               CLUSTER_IDENTIFIER=unique("sparkify-test"), STAGING_PREFIX=f"s3://{unique('sparkify-staging')}/loads",
+               DB_PASSWORD=canary,
                SONG_DATA="s3://udacity-dend/song_data", LOG_DATA="s3://udacity-dend/log_data")
     return env
 
@@ -73,6 +72,9 @@ def _files_holding(secret: str, *roots) -> list[str]:
 @pytest.mark.integration
 def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     canary = cli_env["DB_PASSWORD"]
+    cluster_name = cli_env["CLUSTER_IDENTIFIER"]
+    role_name = f"{cluster_name}-copy"
+    staging = cli_env["STAGING_PREFIX"].removeprefix("s3://")
     outputs = []
 
     first = run_cli("provision", cli_env)
@@ -82,23 +84,23 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert "exists, reused" in second.stdout
     assert "cost      $0.543 an hour (1 x ra3.large), $13.03 a day" in first.stdout
     status = run_cli("status", cli_env).stdout
-    assert CLUSTER in status
+    assert cluster_name in status
     assert "available, 1 x ra3.large" in status and "make teardown deletes it" in status
 
     iam, redshift, ec2 = aws("iam"), aws("redshift"), aws("ec2")
     # one role, one cluster after two runs
-    assert [r["RoleName"] for r in iam.list_roles()["Roles"]].count(ROLE) == 1
-    (cluster,) = [c for c in redshift.describe_clusters()["Clusters"] if c["ClusterIdentifier"] == CLUSTER]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]].count(role_name) == 1
+    (cluster,) = [c for c in redshift.describe_clusters()["Clusters"] if c["ClusterIdentifier"] == cluster_name]
 
     # the role: only Redshift may assume it; it reads the sources and reads/writes staging, nothing more
-    role = iam.get_role(RoleName=ROLE)["Role"]
+    role = iam.get_role(RoleName=role_name)["Role"]
     trust = role["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]}
     assert statement["Action"] == "sts:AssumeRole"
-    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
-    policy = iam.get_role_policy(RoleName=ROLE, PolicyName="s3-sources-and-staging")["PolicyDocument"]
+    assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName="s3-sources-and-staging")["PolicyDocument"]
     policy = json.loads(policy) if isinstance(policy, str) else policy
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
@@ -109,17 +111,17 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert by_sid["ListSources0"]["Condition"]["StringLike"]["s3:prefix"] == [
         "log_data", "log_data/*", "song_data", "song_data/*"]
     assert sorted(by_sid["ReadWriteStaging"]["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    assert by_sid["ReadWriteStaging"]["Resource"] == "arn:aws:s3:::sparkify-staging-test/loads/*"
+    assert by_sid["ReadWriteStaging"]["Resource"] == f"arn:aws:s3:::{staging}/*"
     assert by_sid["ListStaging"]["Condition"]["StringLike"]["s3:prefix"] == ["loads", "loads/*"]
 
     # the cluster: private, encrypted, on its own parameter group with require_ssl, the role attached
     assert cluster["PubliclyAccessible"] is False
     assert cluster["Encrypted"] is True
-    assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == [f"{CLUSTER}-params"]
-    (group,) = redshift.describe_cluster_parameter_groups(ParameterGroupName=f"{CLUSTER}-params")["ParameterGroups"]
+    assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == [f"{cluster_name}-params"]
+    (group,) = redshift.describe_cluster_parameter_groups(ParameterGroupName=f"{cluster_name}-params")["ParameterGroups"]
     assert group["ParameterGroupFamily"] == "redshift-2.0"  # the default family; make acceptance proves it live
     assert parameter_calls and all(
-        call == (f"{CLUSTER}-params", [{"ParameterName": "require_ssl", "ParameterValue": "true",
+        call == (f"{cluster_name}-params", [{"ParameterName": "require_ssl", "ParameterValue": "true",
                                         "ApplyType": "static"}])
         for call in parameter_calls
     )
@@ -143,10 +145,10 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert "not found, nothing to delete" in down.stdout
     assert "not found" in run_cli("status", cli_env).stdout
     assert redshift.describe_clusters()["Clusters"] == []
-    assert ROLE not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    assert f"{CLUSTER}-params" not in [
+    assert role_name not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert f"{cluster_name}-params" not in [
         g["ParameterGroupName"] for g in redshift.describe_cluster_parameter_groups()["ParameterGroups"]]
-    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-access"]}])[
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{cluster_name}-access"]}])[
         "SecurityGroups"] == []
 
     assert not [o for o in outputs if canary in o]
@@ -155,11 +157,12 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
 
 @pytest.mark.integration
 def test_a_public_cluster_admits_only_allowed_cidr(cli_env, aws, parameter_calls):
-    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="203.0.113.7/32", CLUSTER_IDENTIFIER="sparkify-public")
+    name = unique("sparkify-public")
+    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="203.0.113.7/32", CLUSTER_IDENTIFIER=name)
     try:
         run_cli("provision", cli_env)
         redshift, ec2 = aws("redshift"), aws("ec2")
-        (cluster,) = redshift.describe_clusters(ClusterIdentifier="sparkify-public")["Clusters"]
+        (cluster,) = redshift.describe_clusters(ClusterIdentifier=name)["Clusters"]
         assert cluster["PubliclyAccessible"] is True
         (group_id,) = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
         # a rule someone added by hand is revoked by the next provision
@@ -175,7 +178,7 @@ def test_a_public_cluster_admits_only_allowed_cidr(cli_env, aws, parameter_calls
 
 @pytest.mark.integration
 def test_the_whole_internet_is_refused(cli_env):
-    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="0.0.0.0/0", CLUSTER_IDENTIFIER="sparkify-open")
+    cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="0.0.0.0/0", CLUSTER_IDENTIFIER=unique("sparkify-open"))
     proc = run_cli("provision", cli_env, check=False)
     assert proc.returncode == 1
     assert "ALLOWED_CIDR='0.0.0.0/0'" in proc.stderr and "never opened to the whole internet" in proc.stderr
@@ -206,3 +209,33 @@ def test_a_refused_setting_is_refused_before_anything_is_made(cli_env, aws, valu
         "SecurityGroups"] == []
     assert [c for c in aws("redshift").describe_clusters()["Clusters"]
             if c["ClusterIdentifier"] == "sparkify-refused"] == []
+
+
+@pytest.mark.parametrize("final_snapshot", ["1", "0"])
+def test_final_snapshot_1_keeps_a_snapshot_of_the_cluster_teardown_deletes(final_snapshot, aws, monkeypatch, tmp_path):
+    # moto deletes the cluster but keeps no final snapshot (it reads an absent SkipFinalClusterSnapshot as
+    # "skip"), so the request itself is what is checked, as botocore sends it
+    from sparkify_dwh import aws as aws_pieces
+    from sparkify_dwh.config import load_settings
+
+    name = unique("sparkify-snap")
+    redshift = aws("redshift")
+    redshift.create_cluster(ClusterIdentifier=name, NodeType="ra3.large", MasterUsername="sparkify_admin",
+                            MasterUserPassword="Secret123abc", ClusterType="single-node")
+    sent = []
+    redshift.meta.events.register("provide-client-params.redshift.DeleteCluster",
+                                  lambda params, **_: sent.append(dict(params)))
+    for key, value in {"ENV_FILE": str(tmp_path / "none.env"), "CLUSTER_IDENTIFIER": name,
+                       "FINAL_SNAPSHOT": final_snapshot}.items():
+        monkeypatch.setenv(key, value)
+    said = []
+    aws_pieces.teardown_cluster(redshift, load_settings().redshift, said.append, poll=0)
+    assert name not in [c["ClusterIdentifier"] for c in redshift.describe_clusters()["Clusters"]]
+    (request,) = sent
+    if final_snapshot == "1":
+        assert set(request) == {"ClusterIdentifier", "FinalClusterSnapshotIdentifier"}
+        snapshot = request["FinalClusterSnapshotIdentifier"]
+        assert re.fullmatch(f"{name}-final-\\d{{8}}-\\d{{6}}", snapshot) and any(snapshot in line for line in said)
+    else:
+        assert request == {"ClusterIdentifier": name, "SkipFinalClusterSnapshot": True}
+        assert any("no final snapshot" in line for line in said)

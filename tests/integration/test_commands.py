@@ -161,3 +161,49 @@ def test_db_reset_drops_every_table_and_the_next_load_builds_them_again(env, con
         assert cur.fetchone()[0] == 0
     conn.rollback()
     assert "songplays" in run_cli("load", env).stdout
+
+
+def _count(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        value = cur.fetchone()[0]
+    conn.rollback()
+    return value
+
+
+@pytest.mark.integration
+def test_stage_only_events_then_only_songs_stages_one_source_at_a_time_and_builds_no_star(env, conn, small_dataset):
+    env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
+    lines = sum(1 for p in (small_dataset / "log_data").rglob("*.json") for line in p.read_bytes().splitlines()
+                if line.strip())
+    songs = len(list((small_dataset / "song_data").rglob("*.json")))
+    out = run_cli("stage", env, "--only", "events").stdout
+    staged = [line.split()[:2] for line in out.splitlines() if str(small_dataset) in line]  # the sources' rows
+    assert staged == [["events", str(small_dataset / "log_data")]]
+    assert _count(conn, "SELECT COUNT(*) FROM staging_events") == lines
+    assert _count(conn, "SELECT COUNT(*) FROM staging_songs") == 0
+    assert _count(conn, "SELECT COUNT(DISTINCT kind) FROM load_files") == 1
+    assert _count(conn, "SELECT COUNT(*) FROM songplays") == 0  # staging only: no transform
+    run_cli("stage", env, "--only", "songs")
+    assert _count(conn, "SELECT COUNT(*) FROM staging_songs") == songs
+    assert _count(conn, "SELECT COUNT(*) FROM staging_events") == lines  # the events were not read again
+    assert _count(conn, "SELECT COUNT(*) FROM songplays") == 0
+    run_cli("transform", env)
+    assert _count(conn, "SELECT COUNT(*) FROM songplays") > 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("refresh", ["0", "1"])
+def test_transform_dry_run_prints_each_file_s_statements_in_order_and_runs_none(refresh, env, conn, small_dataset):
+    from sparkify_dwh import sqlfiles
+
+    env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
+    run_cli("stage", env)
+    out = run_cli("transform", dict(env, FULL_REFRESH=refresh), "--dry-run").stdout
+    shown = [block.split("\n", 1) for block in out.strip().split(";\n\n")]
+    expected = [("transaction", "LOCK TABLE load_lock"), ("transaction", "SET LOCAL work_mem = '512MB'")]
+    expected += [("transaction", "DELETE FROM star_loads")] if refresh == "1" else []
+    expected += [(f.path.name, s) for f in sqlfiles.files("transform") for s in f.statements]
+    assert [(head.removeprefix("-- "), sql.rstrip(";")) for head, sql in shown] == expected
+    for table in ("songplays", "users", "songs", "artists", "time", "user_levels", "star_loads"):
+        assert _count(conn, f"SELECT COUNT(*) FROM {table}") == 0, table

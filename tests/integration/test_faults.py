@@ -5,11 +5,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import psycopg2
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, ROOT, run_cli, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, ROOT, run_cli, table_digest, unique
 
 pytestmark = pytest.mark.integration
 
@@ -176,37 +177,141 @@ def _start_load(env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _blocked_on(conn, statement, load):
-    """The pid of the load's backend once it waits on a lock while running `statement`."""
-    return _wait_for(
-        conn,
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' AND wait_event_type = 'Lock' "
-        "AND query LIKE %s",
-        ("%" + statement + "%",),
-        process=load,
-    )
+def _blocked_on(conn, statement, load, exclude=(), passed=None, timeout=180):
+    """The pid of the load's backend once it waits on a lock while running `statement`. A load that waits on
+    a table or a row while running anything else fails the test at once (`exclude`: other loads' backends;
+    `passed`: a statement whose wait was just ended, which pg_stat_activity may show a moment longer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if load.poll() is not None:
+            raise AssertionError(f"the load ended ({load.returncode}) first: {load.communicate()}")
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid, wait_event, query FROM pg_stat_activity WHERE application_name = 'sparkify-dwh' "
+                        "AND wait_event_type = 'Lock' AND NOT pid = ANY(%s)", (list(exclude),))
+            waiting = cur.fetchall()
+        conn.rollback()
+        for pid, event, query in waiting:
+            if statement in query:
+                return pid
+            if event != "extend" and not (passed and passed in query):  # extending a table is no one's lock
+                raise AssertionError(f"the load waits ({event}) while running {query[:300]!r}, not {statement!r}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for the load to wait while running {statement!r}")
+
+
+def _said(load, text: str, timeout: float = 120) -> list[str]:
+    """The load's output lines up to the one holding `text` (the load runs with PYTHONUNBUFFERED=1)."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read():
+        for line in load.stdout:
+            lines.append(line)
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    if not found.wait(timeout):
+        raise AssertionError(f"the load never said {text!r}: {''.join(lines)}")
+    return lines
+
+
+def _blocked_by(conn, pid) -> list[int]:
+    return scalar(conn, "SELECT pg_blocking_pids(%s)", pid)
 
 
 def test_a_second_load_waits_for_the_first_and_the_result_equals_one_load(env, conn, database):
+    env.update(PYTHONUNBUFFERED="1")
     run_cli("migrate", env)
     holder = psycopg2.connect(database)
     with holder.cursor() as cur:
         cur.execute("LOCK TABLE load_lock")  # what a load's staging transaction opens with
+        cur.execute("SELECT pg_backend_pid()")
+        (holder_pid,) = cur.fetchone()
     waiting = _start_load(env)
-    _blocked_on(conn, "LOCK TABLE load_lock", waiting)
-    time.sleep(2)  # longer than the load's patience before it says it waits
+    pid = _blocked_on(conn, "LOCK TABLE load_lock", waiting)
+    assert _blocked_by(conn, pid) == [holder_pid]  # it waits for the holder, and the server says so
+    said = _said(waiting, "waiting for it to finish")  # and the load says so, while it waits
     holder.close()  # the first "load" finishes
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
-    assert "another load is running" in out and "waiting for it to finish" in out
+    assert any("another load is running" in line for line in said) and "songplays" in out
 
-    # two real loads started together: one waits, and the tables equal those of a single load
+    # two real loads: the first is held inside its staging transaction, so the second finds the lock taken
     single = star(conn)
-    a, b = _start_load(dict(env, FULL_REFRESH="1")), _start_load(dict(env, FULL_REFRESH="1"))
-    assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
+    blocker = psycopg2.connect(database)
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE load_files IN SHARE MODE")  # reads pass; the first load's ledger rewrite waits
+    first = _start_load(dict(env, FULL_REFRESH="1"))
+    first_pid = _blocked_on(conn, "DELETE FROM load_files", first)
+    second = _start_load(dict(env, FULL_REFRESH="1"))
+    second_pid = _blocked_on(conn, "LOCK TABLE load_lock", second, exclude=[first_pid])
+    assert _blocked_by(conn, second_pid) == [first_pid]  # the second waits for the first load itself
+    _said(second, "waiting for it to finish")
+    blocker.close()
+    assert first.wait(timeout=120) == 0 and second.wait(timeout=120) == 0
     assert star(conn) == single
     assert scalar(conn, "SELECT COUNT(*) FROM load_files") == scalar(
         conn, "SELECT COUNT(DISTINCT source_file) FROM load_files")
+
+
+def test_readers_never_wait_for_a_load(env, conn, database, small_dataset, tmp_path):
+    src = tmp_path / "src"
+    subprocess.run(["cp", "-r", str(small_dataset), str(src)], check=True)
+    env.update(SONG_DATA=str(src / "song_data"), LOG_DATA=str(src / "log_data"))
+    run_cli("load", env)
+    previous = star(conn)
+    day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    day.with_name("2018-11-02-events.json").write_bytes(day.read_bytes().replace(b'"ts":15410', b'"ts":15411'))
+    in_staging, in_transform = psycopg2.connect(database), psycopg2.connect(database)
+    with in_staging.cursor() as cur:
+        cur.execute("LOCK TABLE load_files IN SHARE MODE")  # the staging's ledger insert waits; reads pass
+    with in_transform.cursor() as cur:
+        cur.execute("LOCK TABLE star_loads IN SHARE MODE")  # the transform's last insert waits; reads pass
+    load = _start_load(env)
+    readers = dict(env, STATEMENT_TIMEOUT="10s")  # a reader that waited would be cancelled and fail
+    try:
+        # 1. the load holds the load lock inside its staging transaction, the new day's rows copied
+        pid = _blocked_on(conn, "load_files", load)
+        assert scalar(conn, "SELECT COUNT(*) FROM pg_locks WHERE pid = %s AND granted "
+                            "AND relation = CAST('load_lock' AS REGCLASS)", pid) == 1
+        assert "0 failed" in run_cli("verify", readers).stdout
+        assert "Which songs are played most?" in run_cli("report", readers, "--no-html").stdout
+        in_staging.close()
+        # 2. the load holds the load lock inside its transform, every star table rewritten
+        _blocked_on(conn, "INSERT INTO star_loads", load, passed="load_files")
+        assert "Which songs are played most?" in run_cli("report", readers, "--no-html").stdout
+        assert star(conn) == previous  # readers see the star as it was until the load commits
+        assert load.poll() is None  # the load ran all along
+    finally:
+        in_staging.close()
+        in_transform.close()
+    out, err = load.communicate(timeout=120)
+    assert load.returncode == 0, err
+    assert star(conn)["songplays"][0] > previous["songplays"][0]
+
+
+def test_a_statement_past_statement_timeout_is_cancelled_and_the_load_fails_cleanly(env, conn, database,
+                                                                                     small_dataset):
+    env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
+    run_cli("migrate", env)
+    holder = psycopg2.connect(database)
+    with holder.cursor() as cur:
+        cur.execute("LOCK TABLE load_lock")  # held until the end: only the timeout can end the load's wait
+    started = time.monotonic()
+    proc = run_cli("load", dict(env, STATEMENT_TIMEOUT="2s"), check=False, timeout=30)
+    waited = time.monotonic() - started
+    try:
+        assert proc.returncode == 1
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith("error: ") and "statement timeout" in line
+        assert waited >= 2
+        assert holder.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INTRANS  # still held
+        for table in ("staging_songs", "staging_events", "load_files", "songplays"):
+            assert scalar(conn, f"SELECT COUNT(*) FROM {table}") == 0, table
+    finally:
+        holder.close()
 
 
 def test_kill_during_staging_then_rerun_equals_one_clean_run(env, conn, database, tmp_path):
@@ -278,18 +383,42 @@ def test_a_changed_object_in_s3_is_reloaded_without_duplicates(env, conn, aws_en
     import boto3
 
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="sparkify-incr", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    bucket = unique("sparkify-incr")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     for path in small_dataset.rglob("*.json"):
-        s3.upload_file(str(path), "sparkify-incr", str(path.relative_to(small_dataset)))
-    env.update(aws_env, SONG_DATA="s3://sparkify-incr/song_data", LOG_DATA="s3://sparkify-incr/log_data")
+        s3.upload_file(str(path), bucket, str(path.relative_to(small_dataset)))
+    env.update(aws_env, SONG_DATA=f"s3://{bucket}/song_data", LOG_DATA=f"s3://{bucket}/log_data")
     run_cli("load", env)
     events = scalar(conn, "SELECT COUNT(*) FROM staging_events")
 
     key = "log_data/2018/11/2018-11-01-events.json"
-    body = s3.get_object(Bucket="sparkify-incr", Key=key)["Body"].read()
-    s3.put_object(Bucket="sparkify-incr", Key=key, Body=body.rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=body.rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n")
     out = run_cli("load", env).stdout
     line_ = next(x for x in out.splitlines() if x.startswith("events"))
     assert line_.split()[3] == "1"  # one file loaded again
     assert scalar(conn, "SELECT COUNT(*) FROM staging_events") == events - 1
     assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_a_copy_that_stores_fewer_rows_than_were_sent_fails_the_load(database, conn, small_dataset, monkeypatch):
+    # rows lost between the parser and the server (a bug in the stream, say): COPY's own count tells
+    from sparkify_dwh import pipeline
+    from sparkify_dwh.config import load_settings
+    from sparkify_dwh.warehouses import base, postgres
+
+    real_chunks = postgres._copy_chunks
+
+    def losing_the_first_row(*args, **kwargs):
+        for n, chunk in enumerate(real_chunks(*args, **kwargs)):
+            yield chunk.split(b"\n", 1)[1] if n == 0 else chunk
+
+    monkeypatch.setattr(postgres, "_copy_chunks", losing_the_first_row)
+    for key, value in {"ENV_FILE": "/dev/null", "DATABASE_URL": database, "SONG_DATA": str(small_dataset / "song_data"),
+                       "LOG_DATA": str(small_dataset / "log_data"), "MAX_ERRORS": "0", "FULL_REFRESH": "0"}.items():
+        monkeypatch.setenv(key, value)
+    songs = len(list((small_dataset / "song_data").rglob("*.json")))
+    with pytest.raises(base.StagingError, match=f"staging_songs: COPY stored {songs - 1} rows of the {songs} sent"):
+        pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+    for table in ("staging_songs", "staging_events", "load_files", "load_errors"):
+        assert scalar(conn, f"SELECT COUNT(*) FROM {table}") == 0, table

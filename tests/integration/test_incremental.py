@@ -13,7 +13,7 @@ from conftest import fresh_database, table_digest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dwh import checks, pipeline
+from sparkify_dwh import checks, pipeline, transform
 from sparkify_dwh.config import load_settings
 
 pytestmark = pytest.mark.integration
@@ -112,12 +112,12 @@ class Sources:
             path.write_text(json.dumps(record, ensure_ascii=False))
 
 
-def _load(database: str, root: Path, full: bool, monkeypatch) -> None:
+def _load(database: str, root: Path, full: bool, monkeypatch) -> pipeline.LoadSummary:
     for key, value in {"DATABASE_URL": database, "SONG_DATA": str(root / "song_data"),
                        "LOG_DATA": str(root / "log_data"), "FULL_REFRESH": "1" if full else "0",
                        "MAX_ERRORS": "0", "WAREHOUSE": "postgres"}.items():
         monkeypatch.setenv(key, value)
-    pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+    return pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
 
 
 def _star(database: str) -> tuple[dict, list[str]]:
@@ -139,6 +139,8 @@ PAID = {"user": "10", "session": 2, "item": 0, "minute": 0, "level": "paid", "so
                 ("change_log", 1, "drop", dict(PAID, item=0)), ("change_log", 1, "level", dict(PAID, item=0))])
 # a late play inside a period, and a re-delivery that changes nothing
 @example(steps=[("new_log", 2, [PAID]), ("new_log", 1, [dict(PAID, level="free", minute=3)]), ("redeliver", 0)])
+# a song file that arrives after its plays, then a second copy of it
+@example(steps=[("new_log", 1, [dict(PAID, song=2), dict(PAID, item=1, song=3)]), ("song", 2, "A"), ("song", 2, "B")])
 def test_an_incremental_star_equals_a_full_rebuild_after_every_step(steps, pg_server, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ENV_FILE", "/dev/null")
     sources = Sources(tmp_path_factory.mktemp("sources"))
@@ -151,3 +153,46 @@ def test_an_incremental_star_equals_a_full_rebuild_after_every_step(steps, pg_se
             assert failed == [], (step, failed)
             _load(full, sources.root, True, monkeypatch)
             assert star == _star(full)[0], step
+
+
+def _rows(database: str, sql: str) -> list[tuple]:
+    with closing(psycopg2.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def test_a_song_file_that_arrives_after_its_plays_is_matched_to_them(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    sources = Sources(tmp_path / "sources")  # the catalogue holds song 0 only
+    plays = [dict(PAID, song=2), dict(PAID, item=1, song=0), dict(PAID, item=2, song=3)]
+    with fresh_database(pg_server) as database:
+        sources.apply(("new_log", 0, plays))
+        _load(database, sources.root, False, monkeypatch)
+        matched = "SELECT song_id, artist_id FROM songplays ORDER BY start_time"
+        assert _rows(database, matched) == [(None, None), ("SO0", "AR0"), (None, None)]
+        sources.apply(("song", 2, "A"))  # Hurt, by Johnny Cash, in a later load: the first play is its
+        summary = _load(database, sources.root, False, monkeypatch)
+        assert _rows(database, matched) == [("SO2", "AR2"), ("SO0", "AR0"), (None, None)]
+        # only the play it matches was rebuilt
+        assert transform.changes(summary.transform)["songplays"] == (1, 1)
+
+
+def test_a_day_s_load_onto_a_history_deletes_and_inserts_only_that_day_s_rows(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    sources = Sources(tmp_path / "sources")
+    p = {"session": 1, "minute": 0, "level": "free", "song": 0, "page": "NextSong"}
+    with fresh_database(pg_server) as database:
+        for day in range(3):  # the history: users 10 and 11 play on three days
+            sources.apply(("new_log", day, [dict(p, user="10", item=0, minute=day), dict(p, user="11", item=1)]))
+            _load(database, sources.root, False, monkeypatch)
+        before = _rows(database, "SELECT COUNT(*) FROM songplays")[0][0]
+        # the new day: user 11 again, twice, at two instants; user 12 for the first time; one Home event
+        sources.apply(("new_log", 3, [dict(p, user="11", item=0), dict(p, user="11", item=1, minute=1),
+                                      dict(p, user="12", item=0, minute=2), dict(p, user="12", item=1, page="Home")]))
+        summary = _load(database, sources.root, False, monkeypatch)
+        changed = transform.changes(summary.transform)  # (rows inserted, rows deleted) per star table
+        assert changed["songplays"] == (3, 0)
+        assert changed["time"] == (3, 0)
+        assert changed["users"] == (2, 1)  # 11 and 12 written; 11's earlier row replaced
+        assert changed["songs"] == (0, 0) and changed["artists"] == (0, 0)
+        assert _rows(database, "SELECT COUNT(*) FROM songplays")[0][0] == before + 3 == 9

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import tempfile
 import uuid
 from collections import Counter, defaultdict
@@ -215,18 +213,9 @@ def _missing(message: str):
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """Debian's chromium, installed with apt-get where it is missing (as root), and Playwright to drive it."""
-    why = "apt-get is not available, or this is not root"
-    if not CHROMIUM.exists() and shutil.which("apt-get") and os.geteuid() == 0:
-        apt_env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for step in (["apt-get", "update", "-qq"],
-                     ["apt-get", "install", "-y", "-qq", "chromium"]):
-            proc = subprocess.run(step, env=apt_env, capture_output=True, text=True, timeout=1200)
-            why = f"{' '.join(step)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}"
-            if proc.returncode != 0:
-                break
+    """Debian's chromium, which .ci/run installs, and Playwright to drive it; CI fails without them."""
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing and could not be installed ({why})")
+        _missing(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -1,6 +1,7 @@
 """Reruns change nothing; new and changed files are picked up; edited migrations are refused."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -116,25 +117,64 @@ def test_a_new_migration_is_applied_once_in_order(tmp_path, conn, monkeypatch):
 
 def test_two_migrations_at_once_apply_each_file_once(database, conn):
     import threading
+    import time
 
     import psycopg2
 
-    other = psycopg2.connect(database)
+    other, watcher = psycopg2.connect(database), psycopg2.connect(database)
+    watcher.autocommit = True
     with conn.cursor() as cur:
         cur.execute(migrations.HISTORY_DDL)
     conn.commit()
-    with other.cursor() as cur:
+    racer_pid, other_pid = conn.get_backend_pid(), other.get_backend_pid()
+    with other.cursor() as cur, watcher.cursor() as watch:
         cur.execute("LOCK schema_history")  # a first run, mid-way through a file
         done = []
         racer = threading.Thread(target=lambda: done.append(migrations.migrate(conn)))
         racer.start()
-        racer.join(timeout=2)
-        assert racer.is_alive()  # the second run waits for the first
+        blocked_by = []
+        for _ in range(600):  # the second run waits for the first: the server shows it waiting on the lock
+            watch.execute("SELECT pg_blocking_pids(%s)", (racer_pid,))
+            blocked_by = watch.fetchone()[0]
+            if blocked_by:
+                break
+            time.sleep(0.05)
+        assert blocked_by == [other_pid] and racer.is_alive()
     first = migrations.migrate(other)  # the first run applies everything, committing file by file
     racer.join(timeout=60)
     other.close()
+    watcher.close()
     applied = [a.file for a in first] + [a.file for a in done[0]]
     assert sorted(applied) == sorted(set(applied)) and "010_staging_events.sql" in applied
     with conn.cursor() as cur:
         cur.execute("SELECT version, COUNT(*) FROM schema_history GROUP BY version HAVING COUNT(*) > 1")
         assert cur.fetchall() == []
+
+
+def test_a_file_changed_to_the_same_size_is_read_again(tmp_path, env, conn):
+    # a tier corrected in place: "free" becomes "paid", the same number of bytes, a later modification time
+    play = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
+            "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
+            "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
+            "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
+    day = tmp_path / "src" / "log_data" / "2018-11-01-events.json"
+    day.parent.mkdir(parents=True)
+    day.write_text(json.dumps(play) + "\n")
+    songs = tmp_path / "src" / "song_data"
+    songs.mkdir()
+    (songs / "TRABC1.json").write_text(json.dumps({
+        "num_songs": 1, "artist_id": "AR1", "artist_latitude": None, "artist_longitude": None, "artist_location": "",
+        "artist_name": "Elena", "song_id": "SO1", "title": "Setanta matins", "duration": 269.58322, "year": 0}))
+    env.update(SONG_DATA=str(songs), LOG_DATA=str(day.parent))
+    run_cli("load", env)
+    size, mtime = day.stat().st_size, day.stat().st_mtime_ns
+    day.write_text(json.dumps(dict(play, level="paid")) + "\n")
+    os.utime(day, ns=(mtime + 10**9, mtime + 10**9))
+    assert day.stat().st_size == size
+    out = run_cli("load", env).stdout
+    assert next(x for x in out.splitlines() if x.startswith("events")).split()[2:5] == ["1", "1", "0"]
+    with conn.cursor() as cur:
+        cur.execute("SELECT level, COUNT(*) OVER () FROM staging_events")
+        assert cur.fetchall() == [("paid", 1)]
+        cur.execute("SELECT level FROM songplays")
+        assert cur.fetchall() == [("paid",)]

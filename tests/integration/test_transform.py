@@ -134,3 +134,77 @@ def test_staging_keeps_every_record_and_field(loaded):
     assert rows(loaded, "SELECT user_id, first_name FROM staging_events WHERE page = 'Home' ORDER BY ts") == [
         ("", None), ("10", "Ann")
     ]
+
+
+def load_logs(root, env, songs, logs):
+    """Write song files and several log files ({path under log_data: events}), then load them."""
+    for relative, record in songs.items():
+        path = root / "song_data" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    for relative, events in logs.items():
+        path = root / "log_data" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
+    env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"))
+    return run_cli("load", env)
+
+
+HALO = {"A/A/A/TRAAA1.json": song("SOHALO", "Halo", "ARBEY", "Beyoncé", 261.0)}
+
+
+@pytest.mark.parametrize("arrival", ["together", "first copy first", "first copy last"])
+def test_a_play_delivered_twice_takes_level_and_location_from_the_copy_read_first(arrival, tmp_path, env, conn):
+    # the same play (user, session, item, ts) in two files that disagree on level and location: the copy in
+    # the file that sorts first (log_data/2018/... before log_data/resent/...) gives them, in whatever
+    # order the files arrive
+    first = event(T0, "10", song="Halo", artist="Beyoncé", length=261.0)
+    again = dict(first, level="paid", location="Boston, MA")
+    files = {"2018/11/2018-11-01-events.json": [first], "resent/2018-11-01-events.json": [again]}
+    order = {"together": [files], "first copy first": [dict(list(files.items())[:1]), files],
+             "first copy last": [dict(list(files.items())[1:]), files]}[arrival]
+    written = set()
+    for logs in order:  # each load: the files that arrived since the last
+        load_logs(tmp_path / "in", env, HALO, {k: v for k, v in logs.items() if k not in written})
+        written |= set(logs)
+    assert rows(conn, "SELECT * FROM songplays") == [
+        (play_id("10", 5, 0, 0), ts(0), "10", "free", "SOHALO", "ARBEY", 5, "Austin, TX", UA)]
+    assert rows(conn, "SELECT user_id, level FROM users") == [("10", "free")]
+    assert rows(conn, "SELECT * FROM user_levels") == [("10", "free", ts(0), None)]
+
+
+def test_artists_take_coordinates_then_a_location_whatever_record_is_read_first(tmp_path, env, conn):
+    songs = {
+        # ARPLACE: the record read first has a location but no coordinates; the later one has both
+        "A/A/A/TRAAA1.json": song("SO1", "One", "ARPLACE", "Placed", 100.0, location="Paris"),
+        "B/B/B/TRBBB1.json": song("SO2", "Two", "ARPLACE", "Placed", 101.0, location="Lyon", lat=45.76, lon=4.84),
+        # ARTOWN: neither has coordinates; the later one has a location
+        "A/A/B/TRAAB1.json": song("SO3", "Three", "ARTOWN", "Towned", 102.0),
+        "B/B/C/TRBBC1.json": song("SO4", "Four", "ARTOWN", "Towned", 103.0, location="Oslo"),
+        # ARNONE: nothing anywhere; the record read first names the artist
+        "A/A/C/TRAAC1.json": song("SO5", "Five", "ARNONE", "First name", 104.0),
+        "B/B/D/TRBBD1.json": song("SO6", "Six", "ARNONE", "Later name", 105.0),
+    }
+    load_logs(tmp_path / "in", env, songs, {"2018/11/2018-11-01-events.json": [event(T0, "10")]})
+    assert rows(conn, "SELECT * FROM artists ORDER BY artist_id") == [
+        ("ARNONE", "First name", None, None, None),
+        ("ARPLACE", "Placed", "Lyon", 45.76, 4.84),
+        ("ARTOWN", "Towned", "Oslo", None, None),
+    ]
+
+
+DAY = 86_400_000
+
+
+def test_time_numbers_weekdays_from_sunday_and_weeks_as_iso(tmp_path, env, conn):
+    # T0 is a Thursday; the plays fall on a Saturday, a Sunday, a Monday and on Monday 31 December 2018,
+    # which is in ISO week 1 (of 2019)
+    offsets = [2 * DAY, 3 * DAY, 4 * DAY, 60 * DAY]
+    plays = [event(T0 + offset, "10", item=n) for n, offset in enumerate(offsets)]
+    load_logs(tmp_path / "in", env, HALO, {"2018/11/2018-11-01-events.json": plays})
+    assert rows(conn, "SELECT * FROM time ORDER BY start_time") == [
+        (ts(2 * DAY), 20, 3, 44, 11, 2018, 6),
+        (ts(3 * DAY), 20, 4, 44, 11, 2018, 0),
+        (ts(4 * DAY), 20, 5, 45, 11, 2018, 1),
+        (ts(60 * DAY), 20, 31, 1, 12, 2018, 1),
+    ]
