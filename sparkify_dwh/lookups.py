@@ -1,0 +1,117 @@
+"""The lookup tables the transform joins: cleaning.py's rules applied to the distinct values staged.
+
+At the start of the transform's transaction, before its SQL files, the events of logged-in users in the
+loads the star does not reflect yet (every load on a rebuild) are read as distinct values: the songs,
+artists and names that hold non-ASCII text (ASCII cannot be mojibake), and every location and user agent.
+Each value not yet in its table is run through cleaning.py once and added: text_repairs (only the values
+the rule changes), location_parts, user_agent_parts. A value's row never changes, so a day's load adds
+only the day's new values, and a warehouse made before these tables existed gets them from its staged
+rows on its next transform (the migration that adds them asks for a rebuild): no source is read again.
+
+The counts say how many staged fields of those events the star shows repaired, or unquoted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import cleaning, db
+
+# the events of logged-in users staged by loads the star does not reflect yet; their load ids are the
+# greatest, which the BRIN index on load_id finds without reading the rest
+_NEW_EVENTS = (
+    "FROM staging_events WHERE user_id <> '' "
+    "AND load_id >= (SELECT MIN(f.load_id) FROM load_files AS f "
+    "WHERE f.load_id NOT IN (SELECT b.load_id FROM star_loads AS b)) "
+    "AND load_id IN (SELECT f.load_id FROM load_files AS f WHERE f.load_id NOT IN (SELECT b.load_id FROM star_loads AS b))"
+)
+# OCTET_LENGTH counts bytes and CHAR_LENGTH characters on both warehouses: they differ for non-ASCII text only
+_NON_ASCII = "OCTET_LENGTH({0}) > CHAR_LENGTH({0})"
+SONGS = (f"SELECT RTRIM(song), RTRIM(artist), COUNT(*) {_NEW_EVENTS} AND ({_NON_ASCII.format('song')} OR "
+         f"{_NON_ASCII.format('artist')}) GROUP BY RTRIM(song), RTRIM(artist)")
+PEOPLE = (f"SELECT RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent), COUNT(*) {_NEW_EVENTS} "
+          "GROUP BY RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent)")
+KNOWN = {
+    "text_repairs": "SELECT original, repaired FROM text_repairs",
+    "location_parts": "SELECT location, repaired FROM location_parts",
+    "user_agent_parts": "SELECT user_agent, unquoted FROM user_agent_parts",
+}
+COLUMNS = {
+    "text_repairs": ("original", "repaired"),
+    "location_parts": ("location", "repaired", "metro", "state"),
+    "user_agent_parts": ("user_agent", "unquoted", "browser", "os", "device"),
+}
+WIDTHS = {"browser": 256, "os": 256, "device": 256}  # a family is short; a rule could echo a long substring
+STATEMENTS = (SONGS, PEOPLE, *KNOWN.values())  # what `fill` reads, in order, for the dry run
+TEXT_FIELDS = ("song", "artist", "first_name", "last_name", "location")
+
+
+@dataclass
+class Filled:
+    repaired: Counter = field(default_factory=Counter)  # field -> staged values the star shows repaired
+    unquoted: int = 0  # staged user agents the star shows without their quotes
+    added: dict[str, int] = field(default_factory=dict)  # lookup table -> rows added
+    seconds: float = 0.0
+
+
+def _fit(text: str, width: int) -> str:
+    return text.encode("utf-8")[:width].decode("utf-8", "ignore")
+
+
+def fill(cur, insert: Callable = db.insert) -> Filled:
+    """Add the rows the new loads' values need to the lookup tables; count what the star shows changed.
+    `insert(cur, table, columns, rows)` writes rows (bind parameters, multi-row)."""
+    started = time.perf_counter()
+    out = Filled()
+    cur.execute(SONGS)
+    songs = cur.fetchall()
+    cur.execute(PEOPLE)
+    people = cur.fetchall()
+    known = {}
+    for table, sql in KNOWN.items():
+        cur.execute(sql)
+        known[table] = dict(cur.fetchall())
+    texts, places, agents = known["text_repairs"], known["location_parts"], known["user_agent_parts"]
+    new: dict[str, dict[str, tuple]] = {table: {} for table in KNOWN}
+
+    def text(name: str, value: str | None, n: int) -> None:
+        if value is None or value.isascii():
+            return
+        repaired = texts.get(value)
+        if repaired is None:
+            repaired = cleaning.repair(value)
+            if repaired != value:
+                texts[value] = repaired
+                new["text_repairs"][value] = (value, repaired)
+        if repaired != value:
+            out.repaired[name] += n
+
+    for song, artist, n in songs:
+        text("song", song, n)
+        text("artist", artist, n)
+    for first, last, location, agent, n in people:
+        text("first_name", first, n)
+        text("last_name", last, n)
+        if location is not None:
+            if location not in places:
+                place = cleaning.place(location)
+                places[location] = place.text
+                new["location_parts"][location] = (location, place.text, place.metro, place.state)
+            if places[location] != location:
+                out.repaired["location"] += n
+        if agent is not None:
+            if agent not in agents:
+                parsed = cleaning.user_agent(agent)
+                agents[agent] = parsed.text
+                new["user_agent_parts"][agent] = (agent, parsed.text, *(_fit(v, 256) for v in (
+                    parsed.browser, parsed.os, parsed.device)))
+            if agents[agent] != agent:
+                out.unquoted += n
+    for table, rows in new.items():
+        insert(cur, table, COLUMNS[table], sorted(rows.values()))
+        out.added[table] = len(rows)
+    out.seconds = time.perf_counter() - started
+    return out
