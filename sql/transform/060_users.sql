@@ -68,10 +68,16 @@ SELECT
     COALESCE(rl.repaired, RTRIM(latest.last_name)) AS last_name,
     latest.gender,
     lv.level,
-    -- epoch ms in range (0001 to 9999, as ts) as a timestamp, else NULL
+    -- epoch ms in range (up to 9999, as ts) as a timestamp, else NULL: whole days, then the milliseconds of
+    -- the day, each a factor that fits the 32-bit integer an engine may multiply an interval by
     CASE
         WHEN latest.registration BETWEEN 0 AND 253402300799999
-            THEN TIMESTAMP 'epoch' + CAST(ROUND(latest.registration) AS BIGINT) * INTERVAL '1 millisecond'
+            THEN
+                TIMESTAMP 'epoch'
+                + CAST(FLOOR(ROUND(latest.registration) / 86400000) AS INTEGER) * INTERVAL '1 day'
+                + CAST(
+                    ROUND(latest.registration) - FLOOR(ROUND(latest.registration) / 86400000) * 86400000 AS INTEGER
+                ) * INTERVAL '1 millisecond'
     END AS registration,
     fp.first_play,
     latest.last_play

@@ -44,7 +44,7 @@ FROM (
         o.session_id,
         MIN(o.start_time) AS started_at,
         MAX(o.start_time) AS ended_at,
-        (MAX(o.ts) - MIN(o.ts)) / 1000 AS seconds,
+        CAST(FLOOR((MAX(o.ts) - MIN(o.ts)) / 1000.0) AS BIGINT) AS seconds,
         COUNT(*) AS events,
         SUM(CASE WHEN o.page = 'NextSong' THEN 1 ELSE 0 END) AS plays,
         MAX(CASE WHEN o.from_start = 1 THEN o.level END) AS first_level,
