@@ -37,6 +37,12 @@ _FTFY = ftfy.TextFixerConfig(
 _MISREAD_AS = frozenset({"latin-1", "windows-1252", "sloppy-windows-1252"})
 UNKNOWN = "Other"  # uap-core's family for what its rules do not recognise
 _STATES = re.compile(r"[A-Z]{2}(?:-[A-Z]{2})*")
+# What any UTF-8 read as Latin-1 or Windows-1252 holds: a lead byte (0xC2 to 0xF4) read as a character,
+# followed by a continuation byte (0x80 to 0xBF) read as one (Latin-1, or Windows-1252's own). Text without
+# it cannot be mojibake of that kind, and ftfy (some microseconds a value) is not asked.
+_MISREAD = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                      "\u02c6\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030"
+                      "\u2039\u203a\u20ac\u2122]")
 
 
 def _double_encoded(steps) -> bool:
@@ -58,7 +64,7 @@ def _valid(fixed: str, value: str) -> bool:
 def repair(value: str) -> str:
     """The value as the star holds it: without trailing blanks, its mojibake undone when the rule allows."""
     value = value.rstrip(" ")
-    if value.isascii():
+    if value.isascii() or not _MISREAD.search(value):
         return value
     fixed, steps = ftfy.fix_encoding_and_explain(value, _FTFY)
     if fixed != value and _double_encoded(steps) and _valid(fixed, value):

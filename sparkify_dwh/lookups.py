@@ -25,9 +25,9 @@ from . import cleaning, db
 # greatest, which the BRIN index on load_id finds without reading the rest.
 REBUILD = ("SELECT COUNT(*) FROM star_loads AS b WHERE b.load_id IN (SELECT f.load_id FROM load_files AS f)")
 _NEW_LOADS = "SELECT f.load_id FROM load_files AS f WHERE f.load_id NOT IN (SELECT b.load_id FROM star_loads AS b)"
-EVENTS = {
-    True: "FROM staging_events WHERE user_id <> ''",
-    False: (f"FROM staging_events WHERE user_id <> '' AND load_id >= (SELECT MIN(n.load_id) FROM ({_NEW_LOADS}) AS n) "
+WHERE = {
+    True: "user_id <> ''",
+    False: (f"user_id <> '' AND load_id >= (SELECT MIN(n.load_id) FROM ({_NEW_LOADS}) AS n) "
             f"AND load_id IN ({_NEW_LOADS})"),
 }
 # OCTET_LENGTH counts bytes and CHAR_LENGTH characters on both warehouses: they differ for non-ASCII text only
@@ -35,13 +35,19 @@ NON_ASCII = "OCTET_LENGTH({0}) > CHAR_LENGTH({0})"
 
 
 def songs_sql(rebuild: bool, non_ascii: str = NON_ASCII) -> str:
-    return (f"SELECT RTRIM(song), RTRIM(artist), COUNT(*) {EVENTS[rebuild]} AND ({non_ascii.format('song')} OR "
-            f"{non_ascii.format('artist')}) GROUP BY RTRIM(song), RTRIM(artist)")
+    """Song and artist of the events where either is not ASCII, with their rows."""
+    return (f"SELECT RTRIM(song), RTRIM(artist), COUNT(*) FROM staging_events WHERE {WHERE[rebuild]} AND "
+            f"({non_ascii.format('song')} OR {non_ascii.format('artist')}) GROUP BY RTRIM(song), RTRIM(artist)")
 
 
 def people_sql(rebuild: bool) -> str:
-    return (f"SELECT RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent), COUNT(*) "
-            f"{EVENTS[rebuild]} GROUP BY RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent)")
+    """First and last name, location and user agent of the events, with their rows (a user's seldom change:
+    about a row a user). A second scan, but grouping these with the songs would multiply the groups."""
+    return ("SELECT RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent), COUNT(*) "
+            f"FROM staging_events WHERE {WHERE[rebuild]} "
+            "GROUP BY RTRIM(first_name), RTRIM(last_name), RTRIM(location), RTRIM(user_agent)")
+
+
 KNOWN = {
     "text_repairs": "SELECT original, repaired FROM text_repairs",
     "location_parts": "SELECT location, repaired FROM location_parts",
