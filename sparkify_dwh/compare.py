@@ -16,7 +16,8 @@ from decimal import Decimal
 # every column of every star table, which both warehouses define alike (a key first)
 STAR_COLUMNS = {
     "songplays": ["songplay_id", "start_time", "user_id", "level", "song_id", "artist_id", "session_id", "location",
-                  "user_agent", "song_title", "artist_name", "song_length", "metro", "state", "browser", "os", "device"],
+                  "user_agent", "song_title", "artist_name", "song_length", "metro", "state", "browser", "os",
+                  "device"],
     "users": ["user_id", "first_name", "last_name", "gender", "level", "registration", "first_play", "last_play"],
     "songs": ["song_id", "title", "artist_id", "year", "duration"],
     "artists": ["artist_id", "name", "location", "latitude", "longitude"],

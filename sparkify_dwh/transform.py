@@ -4,8 +4,8 @@ Incremental: 010_scope.sql works out what the loads since the last transform cha
 replaces the rows of its star table in that scope with DELETE then INSERT ... SELECT (no TRUNCATE: on
 Redshift it commits). When star_loads is empty (a first load, FULL_REFRESH=1) the scope is everything and
 the star is rebuilt. Before the files, lookups.py fills the lookup tables they join (text repaired, places
-and user agents parsed) for the values the loads since the last transform staged. A failure anywhere leaves the previous star as it was; a rerun on the same input
-changes nothing.
+and user agents parsed) for the values the loads since the last transform staged. A failure anywhere
+leaves the previous star as it was; a rerun on the same input changes nothing.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sql
     opening = [(None, lock.LOCK)] + [(None, s) for s in caps.transform_setup]
     opening += [(None, REBUILD)] if full_refresh else []
     opening += [(None, s) for s in lookups.STATEMENTS]
-    opening += [(None, db.insert_sql(table, columns, 1)) for table, columns in lookups.COLUMNS.items()]
+    for table, columns in lookups.COLUMNS.items():  # one row shown: the new values' rows, 500 a statement
+        shown = ", ".join(f"'<{c}>'" for c in columns)
+        opening.append((None, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({shown})"))
     return opening + [(f, s) for f in sqlfiles.files("transform", caps.dialect) for s in f.statements]
 
 
