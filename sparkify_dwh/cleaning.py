@@ -9,8 +9,9 @@ Pure functions of one value, so the same staged value gives the same result on e
   UTF-8), and the result holds no C1 control character (U+0080 to U+009F), no replacement character
   (U+FFFD) and no other control character that the value did not hold already. Anything else is left
   as logged. ASCII text cannot be mojibake and is not looked at, nor is text without a character pair
-  that UTF-8 read as Latin-1 or Windows-1252 always leaves (`_MISREAD`). Trailing blanks are dropped first: Redshift ignores them when it compares text
-  (so it would group 'Heavy Soul ' with 'Heavy Soul'), and the star must group alike on both warehouses.
+  that UTF-8 read as Latin-1 or Windows-1252 always leaves (`_MISREAD`). Trailing blanks are dropped
+  first: Redshift ignores them when it compares text (so it would group 'Heavy Soul ' with 'Heavy Soul'),
+  and the star must group alike on both warehouses.
 - A user agent loses the double quotes the logs put around most of them; ua-parser (the uap-core rules)
   names its browser, operating system and device family ("Other" when the rules know none).
 - A location, "San Francisco-Oakland-Hayward, CA" (a US metropolitan area and its states), is split at its
