@@ -309,9 +309,13 @@ def test_report_on_an_empty_warehouse_says_to_load_first(env):
 def test_report_on_an_empty_star_gives_empty_answers(env):
     run_cli("migrate", env)
     out = run_cli("report", env, "--no-html").stdout
-    assert out.count("(no rows)") == len(sqlfiles.files("reports")) - 1
+    # one row per question of the three that always answer (the share; the funnel's steps and the pages
+    # of the way out, each with 0)
+    assert out.count("(no rows)") == len(sqlfiles.files("reports")) - 3
     share = out.split("matched to a known song?")[1].splitlines()
     assert share[4].split() == ["0", "0", "0", "0"]  # plays, matched, known songs played, known songs; no share
+    funnel = out.split("go on to pay?")[1].split("\n\n")[0].splitlines()[4:]  # after the rule, header, dashes
+    assert [line.split()[-1] for line in funnel] == ["0", "0", "0"]
 
 
 def _missing(message: str):

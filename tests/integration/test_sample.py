@@ -5,7 +5,7 @@ from conftest import SAMPLE_FIGURES, run_cli, table_digest
 
 pytestmark = pytest.mark.integration
 
-STAR = ("songplays", "users", "songs", "artists", "time")
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
 
 
 def figures(conn) -> dict[str, int]:

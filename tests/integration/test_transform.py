@@ -189,3 +189,39 @@ def test_staging_keeps_every_record_and_field(loaded):
         ("", None), ("10", "Ann"), ("12", "Cy")
     ]
     assert rows(loaded, "SELECT DISTINCT user_agent FROM staging_events") == [(UA,)]  # with its quotes
+
+
+def test_the_funnel_and_the_way_out_on_planted_events(tmp_path, env, conn):
+    from sparkify_dwh import report
+
+    song = {"song": "Halo", "artist": "Beyoncé", "length": 261.0}
+    events = [
+        # user 20: free, visits Upgrade, submits, plays as paid; later downgrades, cancels, and is gone
+        event(T0, "20", page="Upgrade", item=0),
+        event(T0 + 1000, "20", page="Submit Upgrade", item=1),
+        event(T0 + 2000, "20", level="paid", item=2, **song),
+        event(T0 + 3000, "20", page="Downgrade", level="paid", item=3),
+        event(T0 + 4000, "20", page="Submit Downgrade", level="paid", item=4),
+        event(T0 + 5000, "20", page="Cancel", item=5),
+        event(T0 + 6000, "20", page="Cancellation Confirmation", item=6),
+        # user 21: visits Upgrade twice but never submits; visits Downgrade (as the sample's users do)
+        event(T0 + 1000, "21", page="Upgrade", session=9, item=0),
+        event(T0 + 2000, "21", page="Upgrade", session=9, item=1),
+        event(T0 + 3000, "21", session=9, item=2, **song),
+        # user 22: submits an upgrade without visiting Upgrade first: not in the funnel
+        event(T0 + 1000, "22", page="Submit Upgrade", session=10, item=0),
+        event(T0 + 2000, "22", level="paid", session=10, item=1, **song),
+    ]
+    write_dataset(tmp_path / "in", {"A/A/A/TRAAA1.json": song_record()}, events)
+    env.update(SONG_DATA=str(tmp_path / "in" / "song_data"), LOG_DATA=str(tmp_path / "in" / "log_data"))
+    run_cli("load", env)
+    answers = {a.name: a.rows for a in report.run(conn)}
+    assert answers["upgrade_funnel"] == ((1, "visited Upgrade while free", 2), (2, "then submitted an upgrade", 1),
+                                         (3, "then played as paid", 1))
+    assert answers["downgrades_and_churn"] == ((1, "Downgrade", 1, 1, 0), (2, "Submit Downgrade", 1, 1, 0),
+                                               (3, "Cancel", 1, 1, 0), (4, "Cancellation Confirmation", 1, 1, 0))
+    assert "0 failed" in run_cli("verify", env).stdout
+
+
+def song_record():
+    return song("SOHALO", "Halo", "ARBEY", "Beyoncé", 261.0)
