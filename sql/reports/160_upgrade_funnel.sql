@@ -31,7 +31,7 @@ FROM (
         GROUP BY user_id
     ) AS v
     INNER JOIN page_events AS e
-        ON v.user_id = e.user_id AND e.page = 'Submit Upgrade' AND e.start_time >= v.first_visit
+        ON v.user_id = e.user_id AND e.page = 'Submit Upgrade' AND v.first_visit <= e.start_time
     UNION ALL
     SELECT
         3 AS step,
@@ -50,10 +50,10 @@ FROM (
             GROUP BY user_id
         ) AS v
         INNER JOIN page_events AS e
-            ON v.user_id = e.user_id AND e.page = 'Submit Upgrade' AND e.start_time >= v.first_visit
+            ON v.user_id = e.user_id AND e.page = 'Submit Upgrade' AND v.first_visit <= e.start_time
         GROUP BY v.user_id
     ) AS su
     INNER JOIN songplays AS p
-        ON su.user_id = p.user_id AND p.level = 'paid' AND p.start_time > su.submitted
+        ON su.user_id = p.user_id AND p.level = 'paid' AND su.submitted < p.start_time
 ) AS s
 ORDER BY s.step;

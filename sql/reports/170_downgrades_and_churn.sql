@@ -41,7 +41,11 @@ LEFT JOIN (
         WHERE page IN ('Downgrade', 'Submit Downgrade', 'Cancel', 'Cancellation Confirmation')
         GROUP BY page, user_id
     ) AS f
-    WHERE EXISTS (SELECT 1 FROM songplays AS p WHERE p.user_id = f.user_id AND p.start_time > f.first_at)
+    WHERE EXISTS (
+        SELECT 1
+        FROM songplays AS p
+        WHERE p.user_id = f.user_id AND p.start_time > f.first_at
+    )
 ) AS a ON e.page = a.page AND e.user_id = a.user_id
 GROUP BY w.step, w.page
 ORDER BY w.step;

@@ -1,7 +1,8 @@
 -- sessions: one row per session of a logged-in user, rebuilt for the sessions in scope (all of them on a
 -- rebuild) from session_events (010_scope.sql), which holds every event of each, one row per event.
 -- The first and last event are the earliest and latest by ts, then item in session, then page: a
--- total order, so both warehouses pick the same. seconds: from the first event's ts to the last's.
+-- total order, so both warehouses pick the same (one sort: the last is the one numbered as many as the
+-- session has events). seconds: from the first event's ts to the last's.
 -- Location and user agent are the first event's, as location_parts and user_agent_parts give them.
 DELETE FROM sessions
 WHERE (SELECT run.rebuild FROM transform_run AS run) = 1;
@@ -48,7 +49,7 @@ FROM (
         COUNT(*) AS events,
         SUM(CASE WHEN o.page = 'NextSong' THEN 1 ELSE 0 END) AS plays,
         MAX(CASE WHEN o.from_start = 1 THEN o.level END) AS first_level,
-        MAX(CASE WHEN o.from_end = 1 THEN o.level END) AS last_level,
+        MAX(CASE WHEN o.from_start = o.session_events THEN o.level END) AS last_level,
         MAX(CASE WHEN o.from_start = 1 THEN o.location END) AS location,
         MAX(CASE WHEN o.from_start = 1 THEN o.user_agent END) AS user_agent
     FROM (
@@ -64,9 +65,7 @@ FROM (
             ROW_NUMBER() OVER (
                 PARTITION BY e.user_id, e.session_id ORDER BY e.ts ASC, e.item_in_session ASC, e.page ASC
             ) AS from_start,
-            ROW_NUMBER() OVER (
-                PARTITION BY e.user_id, e.session_id ORDER BY e.ts DESC, e.item_in_session DESC, e.page DESC
-            ) AS from_end
+            COUNT(*) OVER (PARTITION BY e.user_id, e.session_id) AS session_events
         FROM session_events AS e
     ) AS o
     GROUP BY o.user_id, o.session_id
