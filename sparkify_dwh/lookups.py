@@ -30,7 +30,9 @@ WHERE = {
     False: (f"user_id <> '' AND load_id >= (SELECT MIN(n.load_id) FROM ({_NEW_LOADS}) AS n) "
             f"AND load_id IN ({_NEW_LOADS})"),
 }
-# OCTET_LENGTH counts bytes and CHAR_LENGTH characters on both warehouses: they differ for non-ASCII text only
+# OCTET_LENGTH counts bytes and CHAR_LENGTH characters on both warehouses: they differ for non-ASCII text only.
+# Redshift's OCTET_LENGTH page: "Returns the length of the specified string as the number of bytes"; its LEN
+# page: "LEN is a synonym of LENGTH function, CHAR_LENGTH function, CHARACTER_LENGTH function".
 NON_ASCII = "OCTET_LENGTH({0}) > CHAR_LENGTH({0})"
 
 

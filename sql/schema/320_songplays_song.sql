@@ -1,7 +1,8 @@
 -- songplays gains what the app logged of the song (title, artist name, length: top songs and artists are
 -- star queries, matched or not) and where and on what the play happened, as analysts group plays:
 -- metro area and state from the location, browser, operating system and device from the user agent.
--- Redshift's ALTER TABLE adds one column a statement.
+-- Redshift's ALTER TABLE adds one column a statement ("ADD [ COLUMN ] column_name column_type"; "You can't
+-- run ALTER TABLE on an external table within a transaction block": these are not external).
 ALTER TABLE songplays ADD COLUMN song_title VARCHAR(1024);
 
 ALTER TABLE songplays ADD COLUMN artist_name VARCHAR(1024);

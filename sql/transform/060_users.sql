@@ -69,7 +69,9 @@ SELECT
     latest.gender,
     lv.level,
     -- epoch ms in range (up to 9999, as ts) as a timestamp, else NULL: whole days, then the milliseconds of
-    -- the day, each a factor that fits the 32-bit integer an engine may multiply an interval by
+    -- the day, each a factor that fits the 32-bit integer an engine may multiply an interval by. Redshift's
+    -- interval literals: "Abbreviations and plurals of each unit are also supported" (millisecond is a
+    -- date part there: "millisecond, milliseconds ms, msec, ...").
     CASE
         WHEN latest.registration BETWEEN 0 AND 253402300799999
             THEN
