@@ -169,3 +169,33 @@ def test_the_star_answers_with_the_issue_figures(sample, env, conn):
     assert pages == {"Home": 635, "Logout": 90, "Downgrade": 60, "Settings": 56, "Help": 38, "About": 22,
                      "Upgrade": 21, "Save Settings": 10, "Error": 9, "Submit Upgrade": 8, "Submit Downgrade": 1}
     assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_the_sample_loaded_day_by_day_gives_the_star_of_one_load(sample, database, other_database, tmp_path,
+                                                                  monkeypatch):
+    # 11 of the sample's sessions run past midnight into the next day's file: each day loaded on its own
+    # must leave them, and every other table, as one load of the whole month does
+    from contextlib import closing
+
+    import psycopg2
+
+    from sparkify_dwh import pipeline
+    from sparkify_dwh.config import load_settings
+
+    def load(url, logs):
+        for key, value in {"DATABASE_URL": url, "SONG_DATA": str(sample / "song_data"), "LOG_DATA": str(logs),
+                           "ENV_FILE": "/dev/null", "FULL_REFRESH": "0", "MAX_ERRORS": "0"}.items():
+            monkeypatch.setenv(key, value)
+        pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+
+    logs = tmp_path / "log_data"
+    logs.mkdir()
+    for day in sorted((sample / "log_data").rglob("*.json")):
+        (logs / day.name).write_bytes(day.read_bytes())
+        load(database, logs)
+    load(other_database, sample / "log_data")
+    with closing(psycopg2.connect(database)) as daily, closing(psycopg2.connect(other_database)) as whole:
+        assert {t: table_digest(daily, t) for t in STAR} == {t: table_digest(whole, t) for t in STAR}
+        with daily.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sessions WHERE CAST(started_at AS DATE) <> CAST(ended_at AS DATE)")
+            assert cur.fetchone()[0] == 11
