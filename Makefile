@@ -15,6 +15,8 @@ BENCH_EVENTS ?= 100000,1000000
 BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
 CONFIRM ?=
+FROM ?=
+TO ?=
 IMAGE ?= sparkify-dwh
 BASE ?=
 ENGINE_ARGS ?=
@@ -24,7 +26,7 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lock load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
+.PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
 .PHONY: provision teardown status acceptance image
 
 help: ## list the targets
@@ -65,6 +67,10 @@ transform: $(INSTALLED) ## rebuild the star schema from staging only
 
 migrate: $(INSTALLED) ## apply pending schema files (sql/schema/)
 	$(PY) bin/migrate
+
+backfill: $(INSTALLED) ## reload a window of days (UTC, both included): make backfill FROM=2018-11-05 TO=2018-11-07
+	@[ -n "$(FROM)" ] && [ -n "$(TO)" ] || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD" >&2; exit 2; }
+	$(PY) bin/backfill --from $(FROM) --to $(TO)
 
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify
