@@ -16,6 +16,8 @@ BENCH_SONGS ?= 20000
 PYTEST_ARGS ?=
 MUTANTS ?=
 CONFIRM ?=
+FROM ?=
+TO ?=
 IMAGE ?= sparkify-dwh
 BASE ?=
 ENGINE_ARGS ?=
@@ -25,8 +27,8 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lock load stage transform migrate verify report data bench test lint psql db-url db-stop db-reset clean
-.PHONY: provision teardown status acceptance image mutants
+.PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url
+.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +68,10 @@ transform: $(INSTALLED) ## rebuild the star schema from staging only
 
 migrate: $(INSTALLED) ## apply pending schema files (sql/schema/)
 	$(PY) bin/migrate
+
+backfill: $(INSTALLED) ## reload a window of days (UTC, both included): make backfill FROM=2018-11-05 TO=2018-11-07
+	@[ -n "$(FROM)" ] && [ -n "$(TO)" ] || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD" >&2; exit 2; }
+	$(PY) bin/backfill --from $(FROM) --to $(TO)
 
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify

@@ -95,10 +95,10 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
 
 
 def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(staging.TABLES),
-         build: bool = True) -> LoadSummary:
-    """Stage the new and changed source files and rebuild the star schema (`build=False`: stage only).
-    Raises staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed when a check fails before the
-    star is published (staging keeps this load; the star is as it was)."""
+         build: bool = True, reread: frozenset[str] = frozenset()) -> LoadSummary:
+    """Stage the new and changed source files (and those in `reread`, a backfill's) and rebuild the star
+    schema (`build=False`: stage only). Raises staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed
+    when a check fails before the star is published (staging keeps this load; the star is as it was)."""
     warehouse = warehouses.of(settings)
     summary = LoadSummary(new_load_id(), warehouse.name)
     with summary.step("prepare"):
@@ -108,7 +108,8 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
         with summary.step("migrate"):
             summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
         with summary.step("stage"):
-            summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say)
+            summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say,
+                                           reread=reread)
         if build:
             with summary.step("transform"):
                 summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh,

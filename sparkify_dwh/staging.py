@@ -78,15 +78,17 @@ def read_ledger(cur, kind: str) -> dict[str, tuple[int, str]]:
     return {name: (size, version) for name, size, version in cur.fetchall()}
 
 
-def plan(conn, kind: str, settings: Settings, s3=None) -> Plan:
-    """Which files of one source this load reads (no lock held)."""
+def plan(conn, kind: str, settings: Settings, s3=None, reread: frozenset[str] = frozenset()) -> Plan:
+    """Which files of one source this load reads (no lock held): new and changed ones, and those in
+    `reread` (a backfill's), which the replace rule restages like changed ones."""
     source = settings.source(kind)
     listing = sources.list_source(source, s3, follow_links=settings.follow_symlinks)
     found = listing.files
     with db.transaction(conn) as cur:
         ledger = read_ledger(cur, kind)
     conn.rollback()
-    todo = found if settings.full_refresh else changed(found, ledger)
+    todo = found if settings.full_refresh else [f for f in found if f.uri in reread] + changed(
+        [f for f in found if f.uri not in reread], ledger)
     return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh, listing.skipped)
 
 
@@ -198,15 +200,17 @@ def now() -> str:
 # --- The staging step ----------------------------------------------------------------------------
 
 def stage(conn, warehouse: Warehouse, settings: Settings, load_id: str, kinds: Sequence[str] = tuple(TABLES), *,
-          quiet: bool = False, say: Callable[[str], None] = print, s3=None) -> list[StageResult]:
-    """Stage the new and changed files of `kinds`; raises TooManyErrors over MAX_ERRORS, sources.Unreadable
-    when a file cannot be read, sources.SourceError when the two sources overlap (before anything is read)."""
+          quiet: bool = False, say: Callable[[str], None] = print, s3=None,
+          reread: frozenset[str] = frozenset()) -> list[StageResult]:
+    """Stage the new and changed files of `kinds` (and those in `reread`, a backfill's); raises TooManyErrors
+    over MAX_ERRORS, sources.Unreadable when a file cannot be read, sources.SourceError when the two sources
+    overlap (before anything is read)."""
     sources.apart(settings.song_data, settings.log_data)
     if s3 is None and any(sources.is_s3(settings.source(k)) for k in kinds):
         s3 = sources.s3_client()
     with warehouse.stager(load_id, quiet=quiet) as stager:
         for attempt in range(1, ATTEMPTS + 1):
-            plans = [plan(conn, kind, settings, s3) for kind in kinds]
+            plans = [plan(conn, kind, settings, s3, reread) for kind in kinds]
             stager.prepare(plans)
             copies = _stage_locked(conn, stager, plans, settings.max_errors, load_id, say)
             if copies is not None:
