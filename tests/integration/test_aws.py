@@ -118,7 +118,8 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert cluster["PubliclyAccessible"] is False
     assert cluster["Encrypted"] is True
     assert [g["ParameterGroupName"] for g in cluster["ClusterParameterGroups"]] == [f"{cluster_name}-params"]
-    (group,) = redshift.describe_cluster_parameter_groups(ParameterGroupName=f"{cluster_name}-params")["ParameterGroups"]
+    (group,) = redshift.describe_cluster_parameter_groups(
+        ParameterGroupName=f"{cluster_name}-params")["ParameterGroups"]
     assert group["ParameterGroupFamily"] == "redshift-2.0"  # the default family; make acceptance proves it live
     assert parameter_calls and all(
         call == (f"{cluster_name}-params", [{"ParameterName": "require_ssl", "ParameterValue": "true",

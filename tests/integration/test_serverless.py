@@ -289,7 +289,8 @@ def test_a_namespace_refused_while_iam_propagates_its_role_is_created_on_a_later
     monkeypatch.setattr(provisioning.aws, "pause", paused.append)
     s = settings(DB_PASSWORD="Secret123abc")
     request = {"namespaceName": n.ns, "dbName": "sparkify", "adminUsername": "sparkify_admin",
-               "iamRoles": [n.role_arn], "defaultIamRoleArn": n.role_arn, "adminUserPassword": "Secret123abc", "tags": TAGS}
+               "iamRoles": [n.role_arn], "defaultIamRoleArn": n.role_arn, "adminUserPassword": "Secret123abc",
+               "tags": TAGS}
     with Stubber(clients.serverless) as stub:
         not_found(stub, "get_namespace", namespaceName=n.ns)
         stub.add_client_error("create_namespace", "ValidationException", f"IAM role {n.role_arn} is not valid",
