@@ -154,7 +154,7 @@ def ledger_rows(plan: Plan, copied: Copied, load_id: str, now: str) -> list[tupl
 # be read included). One exception: an attempt that fails over MAX_ERRORS stages nothing, so for a file
 # still staged in an earlier version it keeps that version's rows (they describe staging, as the ledger
 # does) and adds its own beside them, under its own load id; the next attempt at the file replaces both.
-# The check 230_load_errors_latest_attempt.sql holds this for every file in the ledger.
+# The check 250_load_errors_latest_attempt.sql holds this for every file in the ledger.
 REJECTED_FILES = ("SELECT e.source_file, e.load_id, f.load_id FROM (SELECT DISTINCT source_file, load_id "
                   "FROM load_errors WHERE kind = %s) AS e LEFT JOIN load_files AS f ON e.source_file = f.source_file")
 FORGET_REJECTS = "DELETE FROM load_errors WHERE load_id = %s AND {among}"
