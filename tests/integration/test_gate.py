@@ -184,7 +184,7 @@ def test_a_first_load_that_fails_a_check_publishes_nothing_and_says_what_to_do(s
 def test_a_check_that_cannot_run_stops_the_load_naming_it(source, env, database, tree):
     assert tree("load", env).returncode == 0
     published = star(database)
-    (tree.sql / "checks" / "900_broken.sql").write_text("-- a check of a table that is not there\nSELECT x FROM nowhere;\n")
+    (tree.sql / "checks" / "900_broken.sql").write_text("-- a check of a missing table\nSELECT x FROM nowhere;\n")
     new_day(source)
     failed = tree("load", env)
     assert failed.returncode == 1

@@ -132,8 +132,10 @@ def _dry_run(tmp_path, **extra):
             for s in proc.stdout.split(";\n") if s.strip()]
 
 
-def test_dry_run_prints_every_statement_none_of_them_postgresql_only(tmp_path):
-    statements = [s for s in _dry_run(tmp_path, MAX_ERRORS="3") if s]
+@pytest.mark.parametrize("serverless", [{}, {"REDSHIFT_WORKGROUP": "sparkify", "DB_PORT": "5439"}],
+                         ids=["cluster", "serverless"])
+def test_dry_run_prints_every_statement_none_of_them_postgresql_only(tmp_path, serverless):
+    statements = [s for s in _dry_run(tmp_path, MAX_ERRORS="3", **serverless) if s]
     assert all(_parses(s + ";") for s in statements)
     assert [p for s in statements for p in problems(s)] == []
     (probe,) = [s for s in statements if s.startswith("COPY") and s.endswith("NOLOAD")]  # the role proved first
