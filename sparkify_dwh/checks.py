@@ -130,6 +130,35 @@ class CheckResult:
         """Failed, and an error rather than a warning."""
         return not self.passed and self.severity == "error"
 
+    @property
+    def status(self) -> str:
+        return "passed" if self.passed else "failed" if self.blocking else "warned"
+
+
+def as_json(results: list[CheckResult]) -> dict:
+    """The results for a CI system: names, statuses and counts, never the failing rows (they hold names)."""
+    counts = {status: sum(r.status == status for r in results) for status in ("passed", "failed", "warned")}
+    return {**counts, "checks": [{"name": r.name, "title": r.title, "severity": r.severity, "status": r.status,
+                                  "violations": r.failures, "seconds": round(r.seconds, 3)} for r in results]}
+
+
+def as_junit(results: list[CheckResult]) -> str:
+    """The results as a JUnit XML report (one test case per check; a warning is a skipped case with its
+    count), which CI systems show as test results. No failing rows: only their count."""
+    from xml.etree import ElementTree as ET
+
+    suite = ET.Element("testsuite", name="sparkify verify", tests=str(len(results)),
+                       failures=str(sum(r.blocking for r in results)),
+                       skipped=str(sum(r.status == "warned" for r in results)),
+                       time=f"{sum(r.seconds for r in results):.3f}")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname="sql.checks", name=r.name, time=f"{r.seconds:.3f}")
+        if r.blocking:
+            ET.SubElement(case, "failure", message=f"{r.failures} rows break it: {r.title}")
+        elif r.status == "warned":
+            ET.SubElement(case, "skipped", message=f"warning: {r.failures} rows break it: {r.title}")
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True) + "\n"
+
 
 def _run_one(cur, check: Check, statement: str) -> CheckResult:
     import time

@@ -81,3 +81,31 @@ def test_verify_fails_on_a_planted_violation(loaded_copy, plant, check):
     failed = [line.split()[0] for line in proc.stdout.splitlines() if " FAIL " in line]
     assert check in failed
     assert f"{check}: first failing rows" in proc.stderr
+
+
+def test_json_and_junit_give_each_check_its_status_and_count_never_its_rows(loaded_copy, tmp_path):
+    import json
+    from xml.etree import ElementTree as ET
+
+    env, url = loaded_copy
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT first_name FROM users WHERE user_id = (SELECT MIN(user_id) FROM users)")
+        (name,) = cur.fetchone()
+        cur.execute(f"UPDATE songplays SET user_id = 'ghost' WHERE {FIRST}")
+    conn.close()
+    junit = tmp_path / "verify.xml"
+    proc = run_cli("verify", env, "--json", "--junit", str(junit), check=False)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)  # JSON and nothing else
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert by_name["songplays_user_in_users"]["status"] == "failed"
+    assert by_name["songplays_user_in_users"]["violations"] == 1
+    assert report["failed"] == sum(c["status"] == "failed" for c in report["checks"]) >= 1
+    assert report["passed"] == sum(c["status"] == "passed" for c in report["checks"]) > 5
+    suite = ET.parse(junit).getroot()
+    assert suite.tag == "testsuite" and int(suite.get("tests")) == len(report["checks"])
+    failures = {case.get("name"): case.find("failure").get("message") for case in suite
+                if case.find("failure") is not None}
+    assert failures["songplays_user_in_users"].startswith("1 rows break it")
+    assert int(suite.get("failures")) == report["failed"] == len(failures)
+    assert "ghost" not in proc.stdout + junit.read_text() and name not in proc.stdout + junit.read_text()
