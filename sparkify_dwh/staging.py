@@ -89,7 +89,7 @@ def plan(conn, kind: str, settings: Settings, s3=None, reread: frozenset[str] = 
     conn.rollback()
     todo = found if settings.full_refresh else [f for f in found if f.uri in reread] + changed(
         [f for f in found if f.uri not in reread], ledger)
-    return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh, listing.skipped)
+    return Plan(kind, TABLES[kind], source, found, ledger, todo, settings.full_refresh, skipped=listing.skipped)
 
 
 # --- Statements, one text for every warehouse -----------------------------------------------------
