@@ -1,9 +1,9 @@
 """`python -m sparkify_dwh COMMAND [args]` runs bin/COMMAND: the container's entrypoint.
 
 With EMBEDDED_STOP=1 (the image sets it) and no DATABASE_URL, the embedded PostgreSQL is stopped cleanly
-once the command ends, whatever its outcome: a container's end would otherwise kill the server, and
-after such a stop PostgreSQL empties the unlogged staging tables. A SIGTERM (docker stop) is passed on
-to the command first.
+once the command ends, whatever its outcome: a container's end would otherwise kill the server, which
+then recovers from its WAL at the next start (nothing is lost, but the start is slower). A SIGTERM
+(docker stop) is passed on to the command first.
 """
 
 import signal

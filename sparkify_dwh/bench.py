@@ -209,10 +209,12 @@ def _copy_columns(kind: str) -> str:
     return ", ".join(("source_line",) + columns + ("source_file", "load_id"))
 
 
-def _write_csv(kind: str, root: str, path: Path, skip: int = 0) -> int:
+def _write_csv(kind: str, root: str, path: Path, skip: int = 0, counts: dict[str, int] | None = None) -> int:
+    """Staging rows as COPY's CSV; `counts` gets the rows written per source file."""
     from .warehouses.postgres import encode_row
 
     written = 0
+    counts = {} if counts is None else counts
     with open(path, "wb") as out:
         tails: dict[str, bytes] = {}
         for n, (uri, number, row) in enumerate(_staging_rows(kind, root)):
@@ -221,7 +223,25 @@ def _write_csv(kind: str, root: str, path: Path, skip: int = 0) -> int:
             tail = tails.get(uri) or tails.setdefault(uri, b"," + encode_row((uri, LOAD_ID)))
             out.write(b"%d,%b%b\n" % (number, encode_row(row), tail))
             written += 1
+            counts[uri] = counts.get(uri, 0) + 1
     return written
+
+
+# The ledger the load writes beside staging, one row per file: the checks the transform runs before it
+# commits reconcile the star and staging with it, so every contender that runs the transform writes it.
+LEDGER_FROM_STAGING = ("INSERT INTO load_files (source_file, kind, size_bytes, version, load_id, records_read, "
+                       "rows_staged, records_rejected, loaded_at) SELECT source_file, %s, 0, 'bench', load_id, "
+                       "COUNT(*), COUNT(*), 0, %s FROM {table} GROUP BY source_file, load_id")
+
+
+def _ledger(cur, counts: dict[str, dict[str, int]]) -> None:
+    from . import staging
+    from .warehouses.postgres import PostgresStager
+
+    stamp = staging.now()
+    rows = [(uri, kind, 0, "bench", LOAD_ID, n, n, 0, stamp)
+            for kind, files in counts.items() for uri, n in files.items()]
+    PostgresStager(LOAD_ID, 1, True).insert(cur, "load_files", staging.LEDGER_COLUMNS, rows)
 
 
 def _copy_file(cur, kind: str, path: Path) -> None:
@@ -239,12 +259,14 @@ def _contender_floor(spec: dict) -> dict:
     migrations.migrate(conn)
     tmp = Path(spec["tmp"])
     files = {kind: tmp / f"{kind}.csv" for kind in ("songs", "events")}
+    counts: dict[str, dict[str, int]] = {"songs": {}, "events": {}}
     for kind, root in (("songs", spec["song_data"]), ("events", spec["log_data"])):
-        _write_csv(kind, root, files[kind])
+        _write_csv(kind, root, files[kind], counts=counts[kind])
     started = time.perf_counter()
     with conn.cursor() as cur:
         for kind in ("songs", "events"):
             _copy_file(cur, kind, files[kind])
+        _ledger(cur, counts)
         cur.execute("ANALYZE staging_songs")
         cur.execute("ANALYZE staging_events")
     conn.commit()
@@ -316,6 +338,11 @@ def _contender_row(spec: dict) -> dict:
     cur.execute("ANALYZE staging_events")
     conn.autocommit = False
     started = time.perf_counter()
+    from . import staging
+
+    for kind, table in staging.TABLES.items():
+        cur.execute(LEDGER_FROM_STAGING.format(table=table), (kind, staging.now()))
+    conn.commit()
     results = transform.run(conn, Postgres.caps, say=lambda *_: None)
     transform_seconds = time.perf_counter() - started
     conn.close()

@@ -84,8 +84,11 @@ def read_list(path: Path = LIST) -> list[Mutant]:
         if m.pattern == m.replacement:
             raise ListError(f"{m.id}: the replacement is the pattern")
         for test in m.tests:
-            if not (ROOT / test.split("::")[0]).is_file():
-                raise ListError(f"{m.id}: no test file {test.split('::')[0]}")
+            path, _, name = test.partition("::")
+            if not (ROOT / path).is_file():
+                raise ListError(f"{m.id}: no test file {path}")
+            if name and f"def {name.split('[')[0]}(" not in (ROOT / path).read_text(encoding="utf-8"):
+                raise ListError(f"{m.id}: no test {name} in {path}")
         out.append(m)
     return out
 
@@ -97,7 +100,9 @@ def tracked_files() -> list[str]:
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
-def scratch_copy(into: Path, files: list[str]) -> Path:
+def snapshot(into: Path, files: list[str]) -> Path:
+    """The tree as it is when the run starts: every mutant is applied to a copy of this, so an edit made
+    while the run goes on changes none of its results."""
     for name in files:
         target = into / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,9 +145,9 @@ def apply(m: Mutant, tree: Path) -> None:
     target.write_text(text.replace(m.pattern, m.replacement), encoding="utf-8")
 
 
-def try_mutant(m: Mutant, files: list[str], workdir: Path) -> Outcome:
+def try_mutant(m: Mutant, pristine: Path, workdir: Path) -> Outcome:
     started = time.monotonic()
-    tree = scratch_copy(workdir / m.id, files)
+    tree = shutil.copytree(pristine, workdir / m.id)
     try:
         apply(m, tree)
         status, out = run_tests(tree, m.tests, m.timeout)
@@ -159,11 +164,11 @@ def try_mutant(m: Mutant, files: list[str], workdir: Path) -> Outcome:
     return Outcome(m, "error", seconds, f"pytest exited {status}", out)
 
 
-def baseline(mutants: list[Mutant], files: list[str], workdir: Path) -> Outcome:
+def baseline(mutants: list[Mutant], pristine: Path, workdir: Path) -> Outcome:
     """Every test the mutants name, on the code as it is: they must pass, or no kill means anything."""
     started = time.monotonic()
     tests = list(dict.fromkeys(t for m in mutants for t in m.tests))
-    tree = scratch_copy(workdir / "baseline", files)
+    tree = shutil.copytree(pristine, workdir / "baseline")
     try:
         status, out = run_tests(tree, tests, sum(m.timeout for m in mutants), stop_at_first=False)
     finally:
@@ -216,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     if not SAMPLE.is_dir():
         print(f"note: the public sample is not at {SAMPLE}: tests that need it skip", file=sys.stderr)
     started = time.monotonic()
-    files = tracked_files()
     with tempfile.TemporaryDirectory(prefix="sparkify-mutants-") as tmp:
         workdir = Path(tmp)
+        pristine = snapshot(workdir / "tree", tracked_files())
         if not args.no_baseline:
-            base = baseline(mutants, files, workdir)
+            base = baseline(mutants, pristine, workdir)
             print(f"baseline  {base.status:<9} {base.seconds:7.1f} s  the mutants' tests on the code as it is",
                   flush=True)
             if base.status != "passed":
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         outcomes = []
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for outcome in pool.map(lambda m: try_mutant(m, files, workdir), mutants):
+            for outcome in pool.map(lambda m: try_mutant(m, pristine, workdir), mutants):
                 outcomes.append(outcome)
                 print(report(outcome), flush=True)
                 if outcome.status != "killed" and (args.verbose or outcome.status == "error"):

@@ -144,6 +144,8 @@ PAID = {"user": "10", "session": 2, "item": 0, "minute": 0, "level": "paid", "so
                 ("change_log", 1, "drop", dict(PAID, item=0)), ("new_log", 3, [dict(PAID, user="13", page="Home")])])
 # a late play inside a period, and a re-delivery that changes nothing
 @example(steps=[("new_log", 2, [PAID]), ("new_log", 1, [dict(PAID, level="free", minute=3)]), ("redeliver", 0)])
+# a play dropped from a file that is delivered again, changed
+@example(steps=[("new_log", 1, [PAID, dict(PAID, item=1), dict(PAID, user="11")]), ("change_log", 1, "drop", PAID)])
 # a song file that arrives after its plays, then a second copy of it
 @example(steps=[("new_log", 1, [dict(PAID, song=2), dict(PAID, item=1, song=3)]), ("song", 2, "A"), ("song", 2, "B")])
 def test_an_incremental_star_equals_a_full_rebuild_after_every_step(steps, pg_server, tmp_path_factory, monkeypatch):
@@ -201,3 +203,22 @@ def test_a_day_s_load_onto_a_history_deletes_and_inserts_only_that_day_s_rows(pg
         assert changed["users"] == (2, 1)  # 11 and 12 written; 11's earlier row replaced
         assert changed["songs"] == (0, 0) and changed["artists"] == (0, 0)
         assert _rows(database, "SELECT COUNT(*) FROM songplays")[0][0] == before + 3 == 9
+
+
+def test_a_play_removed_from_a_changed_file_leaves_the_star(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    sources = Sources(tmp_path / "sources")
+    plays = [dict(PAID, item=0), dict(PAID, item=1, minute=1), dict(PAID, user="11", item=0, minute=2)]
+    with fresh_database(pg_server) as database:
+        sources.apply(("new_log", 0, plays))
+        _load(database, sources.root, False, monkeypatch)
+        played = "SELECT user_id, CAST(start_time AS VARCHAR) FROM songplays ORDER BY start_time"
+        assert _rows(database, played) == [("10", "2018-11-01 00:00:00"), ("10", "2018-11-01 00:01:01"),
+                                           ("11", "2018-11-01 00:02:00")]
+        sources.apply(("change_log", 0, "drop", dict(PAID, item=2)))  # the file again, without user 11's play
+        _load(database, sources.root, False, monkeypatch)
+        assert _rows(database, played) == [("10", "2018-11-01 00:00:00"), ("10", "2018-11-01 00:01:01")]
+        assert _rows(database, "SELECT CAST(start_time AS VARCHAR) FROM time ORDER BY 1") == [
+            ("2018-11-01 00:00:00",), ("2018-11-01 00:01:01",)]
+        assert _rows(database, "SELECT user_id FROM users") == [("10",)]
+        assert _rows(database, "SELECT user_id, level FROM user_levels") == [("10", "paid")]
