@@ -226,7 +226,7 @@ def test_final_snapshot_1_keeps_a_snapshot_of_the_cluster_teardown_deletes(final
     sent = []
     redshift.meta.events.register("provide-client-params.redshift.DeleteCluster",
                                   lambda params, **_: sent.append(dict(params)))
-    for key, value in {"ENV_FILE": str(tmp_path / "none.env"), "CLUSTER_IDENTIFIER": name,
+    for key, value in {"ENV_FILE": os.devnull, "CLUSTER_IDENTIFIER": name,
                        "FINAL_SNAPSHOT": final_snapshot}.items():
         monkeypatch.setenv(key, value)
     said = []
