@@ -215,6 +215,7 @@ def test_no_secret_reaches_output_from_any_command(server, base, tmp_path):
     commands = sorted(p.name for p in (ROOT / "bin").iterdir() if p.is_file())
     cases = {
         "acceptance": (env, ("--events", "100", "--songs", "5")),
+        "backfill": (redshift, ("--from", "2018-11-01", "--to", "2018-11-02")),
         "bench": (env, ("--events", "200", "--songs", "5", "--only", "load", "--data", str(tmp_path / "bench{t}"),
                         "--results", str(tmp_path / "results{t}"))),
         "db": (redshift, ("psql",)),
@@ -236,7 +237,7 @@ def test_no_secret_reaches_output_from_any_command(server, base, tmp_path):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda j: (f"{j[0]} TRACEBACK={j[1]['TRACEBACK']}", *run(j[0], j[1], *j[2])), jobs))
     by_name = {what: (code, out) for what, code, out in results}
-    for what in ("generate", "bench", "status", "provision", "load", "db"):
+    for what in ("generate", "bench", "status", "provision", "load", "db", "backfill"):
         code, out = by_name[f"{what} TRACEBACK=0"]
         assert (code == 0) is (what in {"generate", "bench"}), (what, out)
     assert_no_leak(results)
