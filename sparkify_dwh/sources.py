@@ -341,10 +341,11 @@ class _Retries:
             raise err
         if not self.transient(err) or self.attempt >= len(RETRY_WAITS):
             spent = time.monotonic() - self.started
+            said = " ".join(str(err).split())  # one line, whatever the error's own text holds
             raise Unreadable(
-                f"{self.file.uri}: cannot be read ({type(err).__name__}: {err}) after {self.attempt + 1} attempts over "
-                f"{spent:.0f} s; the load stopped: nothing of it was staged or rejected, and the next load reads it "
-                "again") from None
+                f"{self.file.uri}: cannot be read ({type(err).__name__}: {said}) after {self.attempt + 1} attempts "
+                f"over {spent:.0f} s; the load stopped: nothing of it was staged or rejected, and the next load reads "
+                "it again") from None
         _sleep(_jitter(RETRY_WAITS[self.attempt]))
         self.attempt += 1
 
