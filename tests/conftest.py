@@ -28,6 +28,7 @@ SAMPLE = Path(os.environ.get("SPARKIFY_SAMPLE") or ROOT.parent / "shared" / "dat
 # the same examples every run, and no example database, so a run fails or passes for the code alone.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "default")
+
 SAMPLE_FIGURES = {
     "staging_events": 8056,
     "staging_songs": 71,

@@ -5,7 +5,7 @@ import os
 import shutil
 
 import pytest
-from conftest import run_cli, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, run_cli, table_digest
 
 from sparkify_dwh import config, migrations, pipeline
 
@@ -153,18 +153,13 @@ def test_two_migrations_at_once_apply_each_file_once(database, conn):
 
 def test_a_file_changed_to_the_same_size_is_read_again(tmp_path, env, conn):
     # a tier corrected in place: "free" becomes "paid", the same number of bytes, a later modification time
-    play = {"artist": "Elena", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
-            "lastName": "Lee", "length": 269.58322, "level": "free", "location": "Austin, TX", "method": "PUT",
-            "page": "NextSong", "registration": 1540919166796.0, "sessionId": 7, "song": "Setanta matins",
-            "status": 200, "ts": 1541105830796, "userAgent": "UA", "userId": "10"}
+    play = GOOD_EVENT
     day = tmp_path / "src" / "log_data" / "2018-11-01-events.json"
     day.parent.mkdir(parents=True)
     day.write_text(json.dumps(play) + "\n")
     songs = tmp_path / "src" / "song_data"
     songs.mkdir()
-    (songs / "TRABC1.json").write_text(json.dumps({
-        "num_songs": 1, "artist_id": "AR1", "artist_latitude": None, "artist_longitude": None, "artist_location": "",
-        "artist_name": "Elena", "song_id": "SO1", "title": "Setanta matins", "duration": 269.58322, "year": 0}))
+    (songs / "TRABC1.json").write_text(json.dumps(GOOD_SONG))
     env.update(SONG_DATA=str(songs), LOG_DATA=str(day.parent))
     run_cli("load", env)
     size, mtime = day.stat().st_size, day.stat().st_mtime_ns
