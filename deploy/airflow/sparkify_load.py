@@ -7,8 +7,7 @@ prefer; the image is `sparkify-dwh` unless the Airflow variable `sparkify_image`
 Three retries, five minutes apart, one run at a time, no catchup: a day missed is not replayed in
 order by Airflow (the next load stages every file it has not seen, so nothing is lost); to reload a
 window, run `bin/backfill --from ... --to ...` in the image. A task fails on any non-zero exit code
-of the container; 75 (transient) is the one a retry is made for, and 1, 2, 3 and 4 (a data check,
-bad settings, too many rejects, an unreadable file) will fail again until someone acts.
+of the container; a rerun after any failure is safe.
 """
 
 from __future__ import annotations
