@@ -269,3 +269,17 @@ def rejects_match(rows, expected: dict[tuple[str, int], str]) -> bool:
         if not any(r[0].endswith(end) and r[1] == line and r[2].startswith(reason) for r in rows):
             return False
     return True
+
+
+def rows(conn, sql: str, *args) -> list[tuple]:
+    """The rows of a query, the transaction closed after it (a test reads between commands)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        out = cur.fetchall()
+    conn.rollback()
+    return out
+
+
+def scalar(conn, sql: str, *args):
+    """The one value of a query."""
+    return rows(conn, sql, *args)[0][0]

@@ -10,7 +10,7 @@ import time
 
 import psycopg2
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, ROOT, run_cli, table_digest, unique
+from conftest import GOOD_EVENT, GOOD_SONG, ROOT, run_cli, scalar, table_digest, unique
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,6 @@ def star(conn):
     out = {t: table_digest(conn, t) for t in STAR}
     conn.rollback()
     return out
-
-
-def scalar(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        value = cur.fetchone()[0]
-    conn.rollback()
-    return value
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, run_cli
+from conftest import GOOD_EVENT, GOOD_SONG, rows, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +36,6 @@ def day(root, bad: int, name: str = "2018-11-01-events.json") -> str:
     path = root / "log_data" / "2018" / "11" / name
     write(path, b"\n".join(body) + b"\n")
     return str(path)
-
-
-def rows(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        out = cur.fetchall()
-    conn.rollback()
-    return out
 
 
 def rejects(conn, path):

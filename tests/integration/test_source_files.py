@@ -11,7 +11,7 @@ import time
 
 import psycopg2
 import pytest
-from conftest import GOOD_EVENT, GOOD_SONG, ROOT, hostile_dataset, rejects_match, run_cli, table_digest
+from conftest import GOOD_EVENT, GOOD_SONG, ROOT, hostile_dataset, rejects_match, rows, run_cli, scalar, table_digest
 
 from sparkify_dwh import pipeline, sources, staging
 from sparkify_dwh.config import load_settings
@@ -32,22 +32,6 @@ def everything(conn) -> str:
             out.append(cur.fetchone()[0])
     conn.rollback()
     return "\n".join(out)
-
-
-def scalar(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        value = cur.fetchone()[0]
-    conn.rollback()
-    return value
-
-
-def rows(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        out = cur.fetchall()
-    conn.rollback()
-    return out
 
 
 def _event(n: int, **changes) -> bytes:
