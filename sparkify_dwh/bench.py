@@ -14,6 +14,15 @@
 7. s3-read   the floor of a load from S3: listing and reading the same objects, nothing else
 8. big-log   memory: the project's load of one log file of 200 MB (the dataset's days one after the other)
 9. gzip-1gb  memory: the project's load of one .json.gz that expands to 1 GB (a day's events, blank-padded)
+10. day-alone the last day's file loaded into an empty warehouse (with the same song files): the work the
+             day itself holds, which the increment is compared with
+11. redshift-parts the Redshift path's own work before its COPY: read the objects from moto's S3 server,
+             parse, compact and gzip them into parts and upload the parts to the same server; against
+             s3-read, which reads the same objects and does nothing else
+
+With --repeat N each contender runs N times (the contenders taking turns, so that a slow spell of the
+machine falls on all of them) and the table shows the median and the spread (fastest to slowest); every
+run of a contender must build the same tables as its first.
 
 Each contender runs in its own child process on a fresh database of the same PostgreSQL server;
 its peak memory is that process's peak RSS (the PostgreSQL server's own memory is not included;
@@ -45,8 +54,10 @@ from pathlib import Path
 from . import compare, config, db, sources
 from .warehouses.postgres import Postgres
 
-CONTENDERS = ("load", "row", "floor", "duckdb", "increment", "load-s3", "s3-read", "big-log", "gzip-1gb")
+CONTENDERS = ("load", "row", "floor", "duckdb", "increment", "day-alone", "load-s3", "s3-read", "redshift-parts",
+              "big-log", "gzip-1gb")
 MEMORY = ("big-log", "gzip-1gb")  # one large file each, for the load's peak memory; run at the first size only
+OWN_INPUT = ("day-alone",)  # builds its star from part of the dataset: compared with its own other runs only
 # each star table's key (the order of the checksum) and its columns, as the acceptance check compares them
 STAR_KEYS = {table: (key, compare.STAR_COLUMNS[table]) for table, key in (
     ("songplays", "songplay_id"), ("users", "user_id"), ("songs", "song_id"), ("artists", "artist_id"),
@@ -69,6 +80,13 @@ class Outcome:
     note: str = ""
     equal: bool | None = None
     loaded: int | None = None  # events this contender's timed part loaded, when not all of them
+    runs: list[float] = field(default_factory=list)  # seconds of each run; `seconds` is their median
+    rss_runs: list[float] = field(default_factory=list)  # peak RSS of each run; `peak_rss_mb` is the highest
+
+    @property
+    def spread(self) -> str:
+        """Fastest to slowest run, in seconds; empty for a single run."""
+        return f"{min(self.runs):.2f}-{max(self.runs):.2f}" if len(self.runs) > 1 else ""
 
 
 def checksum_sql(table: str) -> str:
@@ -130,6 +148,20 @@ def _contender_increment(spec: dict) -> dict:
     return {"seconds": seconds, "steps": steps, "loaded": sum(1 for _ in open(days[-1], "rb")),
             "note": f"the last of {len(days)} daily files, after the other {len(days) - 1} "
                     f"(loaded in {history:.2f} s, untimed); staging holds {loaded:,} events"}
+
+
+def _contender_day_alone(spec: dict) -> dict:
+    """The last daily log file alone (a link in a folder of its own), with every song file, into an empty
+    warehouse: what the increment's day costs without the history before it."""
+    logs = Path(spec["log_data"])
+    last = sorted(logs.rglob("*.json"))[-1]
+    folder = Path(spec["tmp"]) / "log_data"
+    link = folder / last.relative_to(logs)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(last)
+    seconds, steps, _ = _timed_load(spec, str(folder), follow_links=True)
+    return {"seconds": seconds, "steps": steps, "loaded": sum(1 for _ in open(last, "rb")),
+            "note": "the last daily file alone, into an empty warehouse"}
 
 
 def _contender_memory(spec: dict) -> dict:
@@ -423,22 +455,57 @@ def _contender_s3_read(spec: dict) -> dict:
             "note": f"no tables: lists and GETs the {objects:,} objects ({size / 1e6:,.0f} MB) only"}
 
 
+def _contender_redshift_parts(spec: dict) -> dict:
+    """The Redshift path's work before its COPY, as the load does it (the same reads in flight): list and read
+    the objects of both sources from moto's S3 server, parse every record, write the rows as gzip JSON-lines
+    parts and upload them, with their manifests, to a bucket of the same server. No warehouse."""
+    from .warehouses.redshift import copy as redshift_copy
+    from .warehouses.redshift import parts
+
+    settings = config.load_settings(Path(os.devnull))
+    client = sources.s3_client()
+    target = redshift_copy.Target(f"s3://{spec['parts_bucket']}/staging", LOAD_ID, LOAD_ID,
+                                  "arn:aws:iam::000000000000:role/bench", "us-east-1")
+    slices = settings.redshift.slices
+    started = time.perf_counter()
+    rows = count = size = 0
+    with tempfile.TemporaryDirectory(dir=spec["tmp"]) as work:
+        for kind, uri in (("songs", spec["song_data"]), ("events", spec["log_data"])):
+            found = sources.list_files(uri, client)
+            compacted = parts.compact(kind, found, uri, target, slices, Path(work), read_client=client,
+                                      write_client=client, workers=settings.read_workers, quiet=True)
+            if compacted.rejects:
+                first = compacted.rejects[0]
+                raise RuntimeError(f"{first.source}:{first.line_number}: {first.reason}")
+            rows += compacted.rows
+            count += len(compacted.loaded_parts)
+            size += sum(p.size for p in compacted.loaded_parts)
+    seconds = time.perf_counter() - started
+    parts.remove(client, target.uri())
+    return {"seconds": seconds, "steps": [], "digests": None,
+            "note": f"no tables: {rows:,} rows in {count} parts ({size / 1e6:,.0f} MB gzip) for {slices} slices, "
+                    "uploaded"}
+
+
 _CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _contender_row,
-             "increment": _contender_increment, "big-log": _contender_memory, "gzip-1gb": _contender_memory,
-             "floor": _contender_floor, "duckdb": _contender_duckdb, "s3-read": _contender_s3_read}
-_ON_S3 = ("load-s3", "s3-read")
+             "increment": _contender_increment, "day-alone": _contender_day_alone, "big-log": _contender_memory,
+             "gzip-1gb": _contender_memory, "floor": _contender_floor, "duckdb": _contender_duckdb,
+             "s3-read": _contender_s3_read, "redshift-parts": _contender_redshift_parts}
+_ON_S3 = ("load-s3", "s3-read", "redshift-parts")
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory since it started (VmHWM; ru_maxrss would also count the
-    parent's memory at the fork before exec)."""
+    parent's memory at the fork before exec), plus the largest peak of the processes it started and
+    waited for (the load's parse workers): an upper bound of what the two held at once."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+                return int(line.split()[1]) / 1024 + children
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children
 
 
 def _child(spec: dict) -> None:
@@ -510,6 +577,7 @@ class _S3:
         self.env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
                     "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
         self.bucket = "sparkify-bench"
+        self.parts_bucket = "sparkify-bench-parts"  # redshift-parts writes its parts here
         self._upload(data)
 
     def _upload(self, data: Path) -> None:
@@ -520,6 +588,7 @@ class _S3:
         client = boto3.client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                               aws_access_key_id="bench", aws_secret_access_key="bench")
         client.create_bucket(Bucket=self.bucket)
+        client.create_bucket(Bucket=self.parts_bucket)
         files = [p for p in data.rglob("*.json")]
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda p: client.put_object(Bucket=self.bucket, Key=str(p.relative_to(data)),
@@ -544,11 +613,15 @@ def machine() -> dict:
 
 
 def compare(outcomes: list[Outcome]) -> list[str]:
-    """Mark each outcome equal or not to the floor's star tables; the differences, one line each."""
+    """Mark each outcome equal or not to the floor's star tables; the differences, one line each. A
+    contender that builds its star from part of the dataset (day-alone) is held to its own other runs only."""
     reference = next((o for o in outcomes if o.contender == "floor"), outcomes[0])
     problems = []
     for o in outcomes:
         if o.digests is None:  # s3-read builds no tables
+            continue
+        if o.contender in OWN_INPUT:
+            o.equal = True if o.equal is None else o.equal
             continue
         differing = [t for t in STAR_KEYS if o.digests.get(t) != reference.digests.get(t)]
         o.equal = not differing
@@ -556,6 +629,19 @@ def compare(outcomes: list[Outcome]) -> list[str]:
             problems.append(f"{o.contender}: {t} differs from {reference.contender} "
                             f"(rows, md5: {o.digests.get(t)} vs {reference.digests.get(t)})")
     return problems
+
+
+def median_of(runs: list[Outcome]) -> tuple[Outcome, list[str]]:
+    """One outcome for the runs of a contender: the median run's (the lower middle one for an even count),
+    with every run's seconds and peak memory; and the runs that built other tables than the first did."""
+    ordered = sorted(runs, key=lambda o: o.seconds)
+    middle = ordered[(len(ordered) - 1) // 2]
+    problems = [f"{o.contender}: run {n} of {len(runs)} built other tables than run 1"
+                for n, o in enumerate(runs, start=1) if o.digests != runs[0].digests]
+    out = Outcome(middle.contender, middle.events, middle.seconds, max(o.peak_rss_mb for o in runs),
+                  middle.digests, middle.steps, middle.note, equal=False if problems else None, loaded=middle.loaded,
+                  runs=[o.seconds for o in runs], rss_runs=[o.peak_rss_mb for o in runs])
+    return out, problems
 
 
 def run(
@@ -571,8 +657,10 @@ def run(
     say=print,
     log_mb: int = 200,
     gzip_mb: int = 1024,
+    repeat: int = 1,
 ) -> list[Outcome]:
-    """Run every contender at every size; raises DifferentTables when any built different star tables."""
+    """Run every contender `repeat` times at every size; raises DifferentTables when any built different star
+    tables (from the floor's, or from its own first run)."""
     data_root = data_root or config.ROOT / "data" / "bench"
     admin_url = Postgres(settings).url()
     outcomes: list[Outcome] = []
@@ -580,54 +668,67 @@ def run(
         data = dataset(data_root, events, songs, seed, say)
         s3 = _S3(data) if set(_ON_S3) & set(contenders) else None
         try:
-            size_outcomes = []
-            for name in contenders:
-                if name in MEMORY and events != sizes[0]:
-                    continue
-                warm(data)
-                say(f"{events:,} events: {name} ...")
-                database = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
-                url = db.fresh_database(admin_url, database)
-                spec = {"contender": name, "url": url, "events": events, "row_limit": row_limit,
-                        "song_data": str(data / "song_data"), "log_data": str(data / "log_data")}
-                env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-                if name in _ON_S3:
-                    spec.update(song_data=f"s3://{s3.bucket}/song_data", log_data=f"s3://{s3.bucket}/log_data")
-                    env.update(s3.env)
-                if name == "big-log":
-                    spec.update(log_data=str(big_log(data, data_root / "memory", log_mb)),
-                                song_data=str(one_song(data, data_root / "memory")),
-                                note=f"one log file of {log_mb:,} MB")
-                if name == "gzip-1gb":
-                    folder = padded_gzip(data, data_root / "memory", gzip_mb)
-                    packed = sum(p.stat().st_size for p in folder.rglob("*.gz")) / 2**20
-                    spec.update(log_data=str(folder), song_data=str(one_song(data, data_root / "memory")),
-                                note=f"one .json.gz of {packed:.1f} MB expanding to {gzip_mb:,} MB")
-                try:
-                    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-                        spec["tmp"] = tmp
-                        out = _run_child(spec, env)
-                    if plant == name:
-                        _plant_difference(url)
-                    if "digests" not in out:
-                        conn = db.connect_url(url)
-                        with conn.cursor() as cur:
-                            out["digests"] = digests(cur)
-                        conn.close()
-                finally:
-                    _drop_database(admin_url, database)
-                outcome = Outcome(name, events, out["seconds"], out["peak_rss_mb"], out["digests"],
-                                  out.get("steps", []), out.get("note", ""), loaded=out.get("loaded"))
-                say(f"  {outcome.seconds:.2f} s, peak RSS {outcome.peak_rss_mb:.0f} MB")
-                size_outcomes.append(outcome)
+            names = [n for n in contenders if n not in MEMORY or events == sizes[0]]
+            runs: dict[str, list[Outcome]] = {n: [] for n in names}
+            for turn in range(1, repeat + 1):
+                for name in names:
+                    say(f"{events:,} events: {name}{f' (run {turn} of {repeat})' if repeat > 1 else ''} ...")
+                    outcome = _run_one(name, events, data, data_root, s3, admin_url, settings, plant=plant,
+                                       row_limit=row_limit, log_mb=log_mb, gzip_mb=gzip_mb)
+                    say(f"  {outcome.seconds:.2f} s, peak RSS {outcome.peak_rss_mb:.0f} MB")
+                    runs[name].append(outcome)
         finally:
             if s3:
                 s3.stop()
-        problems = compare(size_outcomes)
+        size_outcomes, problems = [], []
+        for name in names:
+            outcome, differing = median_of(runs[name])
+            size_outcomes.append(outcome)
+            problems += differing
+        problems += compare(size_outcomes)
         outcomes += size_outcomes
         if problems:
             raise DifferentTables("star tables differ:\n  " + "\n  ".join(problems))
     return outcomes
+
+
+def _run_one(name: str, events: int, data: Path, data_root: Path, s3: _S3 | None, admin_url: str,
+             settings: config.Settings, *, plant: str | None, row_limit: int, log_mb: int, gzip_mb: int) -> Outcome:
+    """One run of one contender, in a child process on a fresh database (dropped afterwards)."""
+    warm(data)
+    database = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
+    url = db.fresh_database(admin_url, database)
+    spec = {"contender": name, "url": url, "events": events, "row_limit": row_limit,
+            "song_data": str(data / "song_data"), "log_data": str(data / "log_data")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if name in _ON_S3:
+        spec.update(song_data=f"s3://{s3.bucket}/song_data", log_data=f"s3://{s3.bucket}/log_data",
+                    parts_bucket=s3.parts_bucket)
+        env.update(s3.env)
+    if name == "big-log":
+        spec.update(log_data=str(big_log(data, data_root / "memory", log_mb)),
+                    song_data=str(one_song(data, data_root / "memory")),
+                    note=f"one log file of {log_mb:,} MB")
+    if name == "gzip-1gb":
+        folder = padded_gzip(data, data_root / "memory", gzip_mb)
+        packed = sum(p.stat().st_size for p in folder.rglob("*.gz")) / 2**20
+        spec.update(log_data=str(folder), song_data=str(one_song(data, data_root / "memory")),
+                    note=f"one .json.gz of {packed:.1f} MB expanding to {gzip_mb:,} MB")
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            spec["tmp"] = tmp
+            out = _run_child(spec, env)
+        if plant == name:
+            _plant_difference(url)
+        if "digests" not in out:
+            conn = db.connect_url(url)
+            with conn.cursor() as cur:
+                out["digests"] = digests(cur)
+            conn.close()
+    finally:
+        _drop_database(admin_url, database)
+    return Outcome(name, events, out["seconds"], out["peak_rss_mb"], out["digests"], out.get("steps", []),
+                   out.get("note", ""), loaded=out.get("loaded"))
 
 
 def _plant_difference(url: str) -> None:
@@ -647,14 +748,14 @@ def table(outcomes: list[Outcome]) -> list[list]:
         floor = next((o.seconds for o in group if o.contender == "floor"), None)
         for o in group:
             rows.append([
-                f"{events:,}", o.contender, f"{o.seconds:.2f}", f"{(o.loaded or events) / o.seconds:,.0f}",
+                f"{events:,}", o.contender, f"{o.seconds:.2f}", o.spread, f"{(o.loaded or events) / o.seconds:,.0f}",
                 f"{o.seconds / floor:.2f}" if floor and o.contender not in MEMORY else "", f"{o.peak_rss_mb:.0f}",
                 "n/a" if o.digests is None else "yes" if o.equal else "NO", o.note,
             ])
     return rows
 
 
-HEADERS = ("events", "contender", "seconds", "events/s", "x floor", "peak RSS MB", "same tables", "note")
+HEADERS = ("events", "contender", "seconds", "spread", "events/s", "x floor", "peak RSS MB", "same tables", "note")
 
 
 def slope(outcomes: list[Outcome], contender: str = "load") -> tuple[float, float] | None:
@@ -684,21 +785,32 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> str:
         if "load" in by and "increment" in by:
             print(f"{events:,} events: the last day's load is {by['load'] / by['increment']:.1f}x faster than "
                   "the full load", file=out)
+        if "increment" in by and "day-alone" in by:
+            print(f"{events:,} events: the last day's load / the same day alone = "
+                  f"{by['increment'] / by['day-alone']:.2f}", file=out)
         if "load" in by and "load-s3" in by:
             print(f"{events:,} events: load from S3 (moto) / from a local folder = {by['load-s3'] / by['load']:.2f}",
                   file=out)
         if "load-s3" in by and "s3-read" in by:
             print(f"{events:,} events: load from S3 (moto) / only reading the same objects = "
                   f"{by['load-s3'] / by['s3-read']:.2f}", file=out)
+        if "redshift-parts" in by and "s3-read" in by:
+            print(f"{events:,} events: Redshift's parts (read, parse, compact, gzip, upload) / only reading the "
+                  f"same objects = {by['redshift-parts'] / by['s3-read']:.2f}", file=out)
     return text
 
 
-def save(outcomes: list[Outcome], folder: Path, pg_version: str | None = None) -> Path:
+def save(outcomes: list[Outcome], folder: Path, pg_version: str | None = None, command: str | None = None,
+         load_before: tuple[float, ...] | None = None) -> Path:
+    """The outcomes as JSON, with the machine, the command and the load average before and after the run
+    (others' work on the same cores slows the contenders)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + ".json")
     fit = slope(outcomes)
     path.write_text(json.dumps({
-        "machine": machine(), "postgres": pg_version,
+        "machine": machine(), "postgres": pg_version, "command": command,
+        "load_average": {"before": [round(x, 2) for x in load_before] if load_before else None,
+                         "after": [round(x, 2) for x in os.getloadavg()]},
         "results": [asdict(o) for o in outcomes],
         "load_us_per_event": round(fit[0], 3) if fit else None,
     }, indent=2, ensure_ascii=False) + "\n")

@@ -17,7 +17,8 @@ def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_pa
     (saved,) = (tmp_path / "results").glob("*.json")
     results = json.loads(saved.read_text())["results"]
     assert {r["contender"] for r in results} == set(bench.CONTENDERS)
-    built = [r for r in results if r["contender"] not in ("s3-read", *bench.MEMORY)]
+    built = [r for r in results if r["digests"] is not None and r["contender"] not in bench.OWN_INPUT]
+    assert {r["contender"] for r in built} == {"load", "row", "floor", "duckdb", "increment", "load-s3"}
     assert all(r["equal"] for r in built)
     reference = built[0]["digests"]
     assert reference["songplays"][0] > 0 and reference["songs"][0] == 60
@@ -30,6 +31,15 @@ def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_pa
     increment = next(r for r in results if r["contender"] == "increment")
     assert increment["loaded"] == 50 and increment["note"].startswith("the last of 30 daily files")
     assert "the last day's load is " in proc.stdout and "full load / DuckDB = " in proc.stdout
+    # the last day alone: every song, the last day's plays only (a star of its own, not the floor's)
+    alone = next(r for r in results if r["contender"] == "day-alone")
+    assert alone["loaded"] == 50 and alone["equal"] and alone["digests"]["songs"] == reference["songs"]
+    assert 0 < alone["digests"]["songplays"][0] < reference["songplays"][0]
+    assert "the last day's load / the same day alone = " in proc.stdout
+    # Redshift's parts: every record of both sources in gzip parts, uploaded (and removed again)
+    parts = next(r for r in results if r["contender"] == "redshift-parts")
+    assert parts["digests"] is None and re.match(r"no tables: 1,560 rows in \d+ parts ", parts["note"])
+    assert "Redshift's parts (read, parse, compact, gzip, upload) / only reading the same objects = " in proc.stdout
     # the memory contenders: one large file each, loaded whole (every event of it read), memory reported
     big = next(r for r in results if r["contender"] == "big-log")
     assert big["digests"] is None and big["note"].startswith("one log file of 2 MB") and big["loaded"] > 1500
@@ -39,6 +49,19 @@ def test_the_benchmark_runs_and_every_contender_builds_the_same_star(env, tmp_pa
     (packed,) = (tmp_path / "data").rglob("*.json.gz")
     with gzip.open(packed) as f:
         assert 47 << 20 < sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b"")) <= 48 << 20
+
+
+def test_repeat_reports_the_median_run_and_the_spread(env, tmp_path):
+    proc = run_cli("bench", env, "--events", "600", "--songs", "20", "--only", "floor,day-alone", "--repeat", "3",
+                   "--data", str(tmp_path / "data"), "--results", str(tmp_path / "results"))
+    (saved,) = (tmp_path / "results").glob("*.json")
+    written = json.loads(saved.read_text())
+    assert " --repeat 3 " in written["command"] and len(written["load_average"]["before"]) == 3
+    for r in written["results"]:
+        assert len(r["runs"]) == 3 and r["seconds"] == sorted(r["runs"])[1] and r["equal"]
+        spread = f"{min(r['runs']):.2f}-{max(r['runs']):.2f}"
+        assert re.search(rf" {r['contender']} +{r['seconds']:.2f} +{spread} ", proc.stdout)
+    assert proc.stderr.count("(run 3 of 3)") == 2
 
 
 def test_a_contender_that_builds_a_different_star_fails_the_run(env, tmp_path):
