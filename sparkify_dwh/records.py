@@ -324,39 +324,50 @@ def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | 
 
 def events(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
     """Each JSON line of a log file as (line number, row tuple in EVENT_COLUMNS order) or a Reject."""
-    decode = _event_decoder.decode
     for first, lines in _blocks(data):
         if type(lines) is _Overlong:
             yield lines.reject(source, first)
             continue
-        for number, line in enumerate(lines, first):
-            if not line or line.isspace():
-                continue
-            try:
-                row = _astuple(decode(line))
-            except (msgspec.DecodeError, UnicodeDecodeError) as err:
-                yield Reject(source, number, _reason(err, line), _raw(line))
-                continue
-            except RecursionError:
-                yield Reject(source, number, DEPTH_REASON, _raw(line))
-                continue
-            except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
-                yield Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
-                continue
-            # _check_text, inlined for the common line: this loop runs once per event
-            if b"\\u0000" in line and _holds_nul(line, row):
-                yield Reject(source, number, NUL_REASON, _raw(line))
-                continue
-            if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
-                yield Reject(source, number, bad, _raw(line))
-                continue
-            # a blank before a closing quote, written as it is or as an escape (\u0020)
-            if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
-                yield Reject(source, number, bad, _raw(line))
-                continue
-            if type(row[_USER_ID]) is int:
-                row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
-            yield number, row
+        yield from event_lines(source, first, lines)
+
+
+def event_blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | _Overlong]]:
+    """A log file's lines in blocks, for parsing elsewhere (event_lines): (number of the first line, the
+    lines), or (number, an overlong line, whose `reject` gives its Reject)."""
+    return _blocks(data)
+
+
+def event_lines(source: str, first: int, lines: list[bytes]) -> Iterator[tuple | Reject]:
+    """events() of one block of a log file's lines, the first of them numbered `first`."""
+    decode = _event_decoder.decode
+    for number, line in enumerate(lines, first):
+        if not line or line.isspace():
+            continue
+        try:
+            row = _astuple(decode(line))
+        except (msgspec.DecodeError, UnicodeDecodeError) as err:
+            yield Reject(source, number, _reason(err, line), _raw(line))
+            continue
+        except RecursionError:
+            yield Reject(source, number, DEPTH_REASON, _raw(line))
+            continue
+        except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
+            yield Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
+            continue
+        # _check_text, inlined for the common line: this loop runs once per event
+        if b"\\u0000" in line and _holds_nul(line, row):
+            yield Reject(source, number, NUL_REASON, _raw(line))
+            continue
+        if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
+            yield Reject(source, number, bad, _raw(line))
+            continue
+        # a blank before a closing quote, written as it is or as an escape (\u0020)
+        if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
+            yield Reject(source, number, bad, _raw(line))
+            continue
+        if type(row[_USER_ID]) is int:
+            row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
+        yield number, row
 
 
 def _song(source: str, number: int, text: bytes) -> tuple | Reject:

@@ -1,5 +1,6 @@
 """PostgreSQL: `DATABASE_URL`, or the embedded server in PGDATA_DIR. Rows reach staging through one
-streaming COPY FROM STDIN per table, parsed in a thread ahead of the server.
+streaming COPY FROM STDIN per table, parsed in a thread ahead of the server, and for a large load of events
+by worker processes, block by block, so that the parse takes every core instead of one.
 
 Runs inside the staging transaction: the files are read (in chunks, gzip decompressed as it streams)
 while the rows stream, so nothing is kept whole in memory or on disk; the load lock does not stop
@@ -9,14 +10,18 @@ readers (PostgreSQL's readers never wait for writers).
 from __future__ import annotations
 
 import bisect
+import collections
 import io
 import itertools
+import multiprocessing
+import os
 import queue
 import re
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import msgspec
 import psycopg2
@@ -44,6 +49,12 @@ SUMMARIZE = ("SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index AS i 
 ROWS_KNOWN = "SELECT reltuples FROM pg_class WHERE oid = CAST(%s AS REGCLASS)"
 WITHDRAW = "DELETE FROM {table} WHERE source_file = %s AND load_id = %s"
 GROWTH_TO_ANALYZE = 0.1
+# Events are parsed by worker processes when a load reads this much of them or more (at 1M events, 400 MB):
+# their parse, about 7 µs of Python an event, is then the load's longest step, and one interpreter runs it on
+# one core at a time. A smaller load (a day's file) is parsed in a thread: starting the workers would cost
+# more than they save. POOL_DEPTH blocks per worker are in flight (each about CHUNK bytes, in and out).
+POOL_BYTES = 64 << 20
+POOL_DEPTH = 3
 _encode = msgspec.json.encode
 _other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
 
@@ -203,6 +214,98 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
         yield b"\n".join(lines)
 
 
+def parse_workers() -> int:
+    """Worker processes for a large load of events: one a core, up to four (one means: no workers)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _parse_block(uri: str, first: int, data: bytes, tail: bytes) -> tuple[bytes, int, list[records.Reject]]:
+    """In a worker: one block of a log file's lines (joined by newlines; the first numbered `first`) as COPY's
+    CSV lines, with the count of its rows and its rejects, parsed as events() parses them."""
+    out, rejects = [], []
+    encode, reject_type = encode_row, records.Reject
+    for item in records.event_lines(uri, first, data.split(b"\n")):
+        if type(item) is reject_type:
+            rejects.append(item)
+            continue
+        out.append(b"%d,%b%b" % (item[0], encode(item[1]), tail))
+    rows = len(out)
+    if out:
+        out.append(b"")
+    return b"\n".join(out), rows, rejects
+
+
+class _InFlight:
+    """One file whose blocks are with the workers: its counts so far, and why it broke, if it did."""
+
+    __slots__ = ("file", "count", "rejects", "staged", "broken")
+
+    def __init__(self, f: SourceFile):
+        self.file, self.count, self.rejects, self.staged, self.broken = f, FileCount(f), [], 0, None
+
+
+def _pooled_chunks(parsed: Iterable[tuple[SourceFile, object]], pool: ProcessPoolExecutor, load_id: str,
+                   copied: Copied, sent: _Sent, tick: Callable[[], None], in_flight: int) -> Iterator[bytes]:
+    """_copy_chunks for events, the blocks parsed by `pool`: the files are read and cut into blocks of lines
+    here, each block is parsed by a worker, and the results are taken in the files' order, so that the COPY
+    receives the rows in the order _copy_chunks gives them, with the same counts, rejects and `sent`. A file
+    whose content breaks is one reject at line 0: its blocks not yet sent are dropped, those sent withdrawn."""
+    pending: collections.deque = collections.deque()  # (what, file in flight, item), in the files' order
+
+    def take(limit: int) -> Iterator[bytes]:
+        while len(pending) > limit:
+            what, st, item = pending.popleft()
+            if what == "start":
+                tick()
+                sent.starts.append(sent.rows)
+                sent.files.append(st.file)
+            elif what == "lost":  # a file that could not be opened as data (sources.Broken)
+                tick()
+                copied.rejects.append(item)
+            elif what == "reject":
+                st.rejects.append(item)
+            elif what == "block":
+                chunk, rows, rejects = item.result()
+                if st.broken is None:
+                    st.rejects += rejects
+                    if rows:
+                        st.staged += rows
+                        yield chunk
+            elif st.broken is not None:  # the end of a file that broke
+                sent.rows += st.staged
+                if st.staged:
+                    sent.withdrawn[st.file.uri] = st.staged
+                copied.rejects.append(records.Reject(st.file.uri, 0, st.broken, ""))
+            else:  # the end of a file
+                sent.rows += st.staged
+                copied.rejects += st.rejects
+                st.count.staged, st.count.rejected = st.staged, len(st.rejects)
+                st.count.read = st.staged + len(st.rejects)
+                copied.files.append(st.count)
+
+    for f, body in parsed:
+        if isinstance(body, Exception):
+            if not isinstance(body, sources.Broken):
+                raise body
+            pending.append(("lost", None, records.Reject(f.uri, 0, body.reason, "")))
+            continue
+        st = _InFlight(f)
+        tail = b"," + encode_row((f.uri, load_id))
+        pending.append(("start", st, None))
+        try:
+            for first, lines in records.event_blocks(body):
+                if isinstance(lines, list):
+                    pending.append(("block", st, pool.submit(_parse_block, f.uri, first, b"\n".join(lines), tail)))
+                else:  # a line longer than a record may be
+                    pending.append(("reject", st, lines.reject(f.uri, first)))
+                yield from take(in_flight)
+        except sources.Broken as err:
+            st.broken = err.reason
+        pending.append(("end", st, None))
+        yield from take(in_flight)
+    yield from take(0)
+
+
 _COPY_LINE = re.compile(r"COPY \w+, line (\d+)")
 
 
@@ -242,7 +345,14 @@ class PostgresStager(Stager):
         read = sources.reader(plan.source, self.s3)
         parsed = sources.read_parallel(plan.todo, read, workers)
         sent = _Sent()
-        stream = _Stream(ahead(_copy_chunks(parsed, parse, self.load_id, copied, sent, tick)))
+        pool = None
+        if plan.kind == "events" and parse_workers() > 1 and sum(f.size for f in plan.todo) >= POOL_BYTES:
+            # spawned, not forked: a fork would copy this process's threads' locks and its open connections
+            pool = ProcessPoolExecutor(parse_workers(), mp_context=multiprocessing.get_context("spawn"))
+            chunks = _pooled_chunks(parsed, pool, self.load_id, copied, sent, tick, POOL_DEPTH * parse_workers())
+        else:
+            chunks = _copy_chunks(parsed, parse, self.load_id, copied, sent, tick)
+        stream = _Stream(ahead(chunks))
         try:
             cur.copy_expert(copy_statement(plan), stream, size=CHUNK)
         except psycopg2.Error as err:
@@ -255,6 +365,8 @@ class PostgresStager(Stager):
             raise StagingError(f"{plan.table}: the server refused {where}: {message}") from None
         finally:
             close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         staged = sum(c.staged for c in copied.files)
         withdrawn = sum(sent.withdrawn.values())
         if cur.rowcount != staged + withdrawn:  # the server's count of the rows it stored, against the rows sent
