@@ -496,9 +496,12 @@ _ON_S3 = ("load-s3", "s3-read", "redshift-parts")
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory since it started (VmHWM; ru_maxrss would also count the
-    parent's memory at the fork before exec), plus the largest peak of the processes it started and
-    waited for (the load's parse workers): an upper bound of what the two held at once."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    parent's memory at the fork before exec), plus, when the load started parse workers, the largest peak
+    of any of them once for each worker: an upper bound of what they all held at once."""
+    from .warehouses.postgres import parse_workers
+
+    largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    children = largest_child * parse_workers() if largest_child else 0.0
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
