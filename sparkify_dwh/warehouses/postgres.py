@@ -50,11 +50,14 @@ ROWS_KNOWN = "SELECT reltuples FROM pg_class WHERE oid = CAST(%s AS REGCLASS)"
 WITHDRAW = "DELETE FROM {table} WHERE source_file = %s AND load_id = %s"
 GROWTH_TO_ANALYZE = 0.1
 # Events are parsed by worker processes when a load reads this much of them or more (at 1M events, 400 MB):
-# their parse, about 7 µs of Python an event, is then the load's longest step, and one interpreter runs it on
-# one core at a time. A smaller load (a day's file) is parsed in a thread: starting the workers would cost
-# more than they save. POOL_DEPTH blocks per worker are in flight (each about CHUNK bytes, in and out).
+# their parse, about 7 µs of Python an event, is then the load's longest step. In a thread of this process
+# it holds the interpreter lock that the thread feeding COPY needs back each time the server has taken a
+# chunk (CPython hands it over after its switch interval, 5 ms), and the server may run dry meanwhile; in a
+# process of its own it runs on a core of its own and this process only moves bytes. A smaller load (a day's
+# file) is parsed in a thread: starting a worker (about 0.3 s) would cost more than it saves. POOL_DEPTH blocks
+# per worker are in flight (each about CHUNK bytes, in and out).
 POOL_BYTES = 64 << 20
-POOL_DEPTH = 3
+POOL_DEPTH = 2
 _encode = msgspec.json.encode
 _other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
 
@@ -215,8 +218,10 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
 
 
 def parse_workers() -> int:
-    """Worker processes for a large load of events: one a core, up to four (one means: no workers)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker processes for a large load of events: a core each, but one core left to the server, which stores
+    the rows while they parse (on two cores: one worker); none on a single core."""
+    cores = os.cpu_count() or 1
+    return min(4, cores - 1)
 
 
 def _parse_block(uri: str, first: int, data: bytes, tail: bytes) -> tuple[bytes, int, list[records.Reject]]:
@@ -346,7 +351,7 @@ class PostgresStager(Stager):
         parsed = sources.read_parallel(plan.todo, read, workers)
         sent = _Sent()
         pool = None
-        if plan.kind == "events" and parse_workers() > 1 and sum(f.size for f in plan.todo) >= POOL_BYTES:
+        if plan.kind == "events" and parse_workers() > 0 and sum(f.size for f in plan.todo) >= POOL_BYTES:
             # spawned, not forked: a fork would copy this process's threads' locks and its open connections
             pool = ProcessPoolExecutor(parse_workers(), mp_context=multiprocessing.get_context("spawn"))
             chunks = _pooled_chunks(parsed, pool, self.load_id, copied, sent, tick, POOL_DEPTH * parse_workers())
