@@ -13,6 +13,7 @@ SONGS ?= 2000
 DATA_OUT ?= data/generated
 BENCH_EVENTS ?= 100000,1000000
 BENCH_SONGS ?= 20000
+BENCH_REPEAT ?= 1
 PYTEST_ARGS ?=
 MUTANTS ?=
 CONFIRM ?=
@@ -82,8 +83,8 @@ report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them w
 data: $(INSTALLED) ## generate a dataset: make data EVENTS=1000000 SONGS=20000 DATA_OUT=data/big
 	$(PY) bin/generate --events $(EVENTS) --songs $(SONGS) $(DATA_OUT)
 
-bench: $(INSTALLED) ## compare this load with row-by-row INSERTs, the COPY floor and DuckDB: make bench BENCH_EVENTS=100000
-	$(PY) bin/bench --events $(BENCH_EVENTS) --songs $(BENCH_SONGS)
+bench: $(INSTALLED) ## compare this load with row-by-row INSERTs, the COPY floor and DuckDB: make bench BENCH_EVENTS=100000 BENCH_REPEAT=3
+	$(PY) bin/bench --events $(BENCH_EVENTS) --songs $(BENCH_SONGS) --repeat $(BENCH_REPEAT)
 
 test: $(INSTALLED) ## run the whole test suite (unit and integration)
 	@# a temporary folder of this run's own: runs side by side never clean up each other's
