@@ -60,6 +60,7 @@ POOL_BYTES = 64 << 20
 POOL_DEPTH = 2
 _encode = msgspec.json.encode
 _other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
+_encoder = msgspec.json.Encoder()
 
 
 def encode_row(row: tuple) -> bytes:
@@ -226,18 +227,31 @@ def parse_workers() -> int:
 
 def _parse_block(uri: str, first: int, data: bytes, tail: bytes) -> tuple[bytes, int, list[records.Reject]]:
     """In a worker: one block of a log file's lines (joined by newlines; the first numbered `first`) as COPY's
-    CSV lines, with the count of its rows and its rejects, parsed as events() parses them."""
-    out, rejects = [], []
-    encode, reject_type = encode_row, records.Reject
+    CSV lines, with the count of its rows and its rejects, parsed as events() parses them. Each line is what
+    `b"%d,%b%b" % (line, encode_row(row), tail)` makes, written in place: the row's JSON array is encoded
+    into the block's buffer and its brackets become the commas around it."""
+    out = bytearray()
+    rejects = []
+    rows = 0
+    encode_into, reject_type, other_escape = _encoder.encode_into, records.Reject, _other_escape
+    end = tail[1:] + b"\n"  # the tail without its leading comma (the closing bracket becomes that comma)
     for item in records.event_lines(uri, first, data.split(b"\n")):
         if type(item) is reject_type:
             rejects.append(item)
             continue
-        out.append(b"%d,%b%b" % (item[0], encode(item[1]), tail))
-    rows = len(out)
-    if out:
-        out.append(b"")
-    return b"\n".join(out), rows, rejects
+        number, row = item
+        out += b"%d" % number
+        start = len(out)
+        encode_into(row, out, -1)
+        if out.find(b"\\", start) >= 0 and other_escape(out, start):
+            encoded = bytes(out[start:])
+            if b"\\" in encoded.replace(b"\\\\", b"").replace(b'\\"', b""):  # as encode_row decides
+                del out[start:]
+                out += b"[" + b",".join(_field(v) for v in row) + b"]"
+        out[start] = out[-1] = 44  # "[" and "]" -> ","
+        out += end
+        rows += 1
+    return bytes(out), rows, rejects
 
 
 class _InFlight:
