@@ -61,6 +61,42 @@ WHERE k.user_id NOT IN (SELECT n.user_id FROM recent_last_plays AS n);
 
 -- postgres: ANALYZE last_plays;
 
+DROP TABLE IF EXISTS latest_plays;
+
+-- each user's latest play as staged (of copies of the same event, the one read first), in a table of its
+-- own: its row count known (ANALYZE), the joins below are by hash; estimated at one row from the join
+-- that finds it, they were nested loops, one of them over every user's periods for every user
+CREATE TEMP TABLE latest_plays AS
+SELECT
+    latest.user_id,
+    latest.first_name,
+    latest.last_name,
+    latest.gender,
+    latest.registration,
+    latest.last_play
+FROM (
+    SELECT
+        e.user_id,
+        e.first_name,
+        e.last_name,
+        e.gender,
+        e.registration,
+        l.start_time AS last_play,
+        ROW_NUMBER() OVER (
+            PARTITION BY e.user_id
+            ORDER BY e.session_id DESC, e.item_in_session DESC, e.source_file ASC, e.source_line ASC
+        ) AS pick
+    FROM staging_events AS e
+    INNER JOIN last_plays AS l ON e.user_id = l.user_id AND e.start_time = l.start_time
+    WHERE
+        e.page = 'NextSong'
+        AND e.start_time BETWEEN (SELECT MIN(x.start_time) FROM last_plays AS x)
+        AND (SELECT MAX(x.start_time) FROM last_plays AS x)
+) AS latest
+WHERE latest.pick = 1;
+
+-- postgres: ANALYZE latest_plays;
+
 INSERT INTO users (user_id, first_name, last_name, gender, level, registration, first_play, last_play)
 SELECT
     latest.user_id,
@@ -83,25 +119,7 @@ SELECT
     END AS registration,
     fp.first_play,
     latest.last_play
-FROM (
-    SELECT
-        e.user_id,
-        e.first_name,
-        e.last_name,
-        e.gender,
-        e.registration,
-        l.start_time AS last_play,
-        ROW_NUMBER() OVER (
-            PARTITION BY e.user_id
-            ORDER BY e.session_id DESC, e.item_in_session DESC, e.source_file ASC, e.source_line ASC
-        ) AS pick
-    FROM staging_events AS e
-    INNER JOIN last_plays AS l ON e.user_id = l.user_id AND e.start_time = l.start_time
-    WHERE
-        e.page = 'NextSong'
-        AND e.start_time BETWEEN (SELECT MIN(x.start_time) FROM last_plays AS x)
-        AND (SELECT MAX(x.start_time) FROM last_plays AS x)
-) AS latest
+FROM latest_plays AS latest
 INNER JOIN user_levels AS lv ON latest.user_id = lv.user_id AND lv.valid_to IS NULL
 -- a user's first period in user_levels opens with their first play
 INNER JOIN (
@@ -112,8 +130,7 @@ INNER JOIN (
     GROUP BY f.user_id
 ) AS fp ON latest.user_id = fp.user_id
 LEFT JOIN text_repairs AS rf ON RTRIM(latest.first_name) = rf.original
-LEFT JOIN text_repairs AS rl ON RTRIM(latest.last_name) = rl.original
-WHERE latest.pick = 1;
+LEFT JOIN text_repairs AS rl ON RTRIM(latest.last_name) = rl.original;
 
 DELETE FROM user_last_plays
 WHERE
