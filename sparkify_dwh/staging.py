@@ -109,8 +109,9 @@ NOTE_REMOVED = {
     "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts, start_time, load_id) "
                "SELECT user_id, session_id, item_in_session, ts, start_time, load_id FROM staging_events "
                "WHERE page = 'NextSong' AND user_id <> '' AND {among}",
-               "INSERT INTO removed_sessions (user_id, session_id, start_time) "
-               "SELECT DISTINCT user_id, session_id, start_time FROM staging_events WHERE user_id <> '' AND {among}"),
+               "INSERT INTO removed_sessions (user_id, session_id, item_in_session, ts, start_time, page, load_id) "
+               "SELECT user_id, session_id, item_in_session, ts, start_time, page, load_id FROM staging_events "
+               "WHERE user_id <> '' AND {among}"),
     "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration, load_id) "
               "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration, load_id FROM staging_songs "
               "WHERE {among}",),

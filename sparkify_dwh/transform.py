@@ -81,8 +81,8 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
         if full_refresh:
             cur.execute(REBUILD)
         filled = lookups.fill(cur)
-        results.append(StepResult(LOOKUPS, filled.seconds, dict(filled.added), {},
-                                  dict(filled.repaired, user_agent=filled.unquoted)))
+        results.append(StepResult(LOOKUPS, filled.seconds, dict(filled.added),
+                                  repaired=dict(filled.repaired, user_agent=filled.unquoted)))
         files = sqlfiles.files("transform", caps.dialect)
         temporary = {name.lower() for f in files for name in _TEMP.findall(f.text)}
         for f in files:

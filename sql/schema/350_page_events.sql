@@ -1,8 +1,8 @@
 -- page_events (fact): one row per event of a logged-in user, every page (NextSong, Home, Upgrade,
 -- Submit Downgrade, Cancellation Confirmation, ...), however often and in whatever files it arrived:
 -- funnels and churn as star queries.
--- event_id is the MD5 of the event's key (user, session, item in session, ts), the expression that gives
--- songplay_id, so a NextSong event's event_id is its play's songplay_id.
+-- event_id is the MD5 of the event's key (user, session, item in session, ts) and its page. A NextSong
+-- event's play in songplays is the one of the same user, session and start time (check 190).
 -- Redshift: DISTKEY user_id, a user's events together for funnels; sorted by start_time.
 CREATE TABLE page_events (
     event_id VARCHAR(32) NOT NULL,
