@@ -16,12 +16,17 @@ from decimal import Decimal
 # every column of every star table, which both warehouses define alike (a key first)
 STAR_COLUMNS = {
     "songplays": ["songplay_id", "start_time", "user_id", "level", "song_id", "artist_id", "session_id", "location",
-                  "user_agent"],
-    "users": ["user_id", "first_name", "last_name", "gender", "level"],
+                  "user_agent", "song_title", "artist_name", "song_length", "metro", "state", "browser", "os",
+                  "device"],
+    "users": ["user_id", "first_name", "last_name", "gender", "level", "registration", "first_play", "last_play"],
     "songs": ["song_id", "title", "artist_id", "year", "duration"],
     "artists": ["artist_id", "name", "location", "latitude", "longitude"],
     "time": ["start_time", "hour", "day", "week", "month", "year", "weekday"],
     "user_levels": ["user_id", "level", "valid_from", "valid_to"],
+    "sessions": ["user_id", "session_id", "started_at", "ended_at", "seconds", "events", "plays", "first_level",
+                 "last_level", "location", "metro", "state", "user_agent", "browser", "os", "device"],
+    "page_events": ["event_id", "start_time", "user_id", "session_id", "item_in_session", "page", "level", "status",
+                    "method"],
 }
 REJECT_COLUMNS = ["source_file", "line_number", "reason"]
 

@@ -42,6 +42,11 @@ class LoadSummary:
         """The gate's results (every check, run before the transform committed)."""
         return [c for step in self.transform for c in step.checks]
 
+    @property
+    def repaired(self) -> dict[str, int]:
+        """Staged fields of the transformed events that the star shows repaired (text) or unquoted (user_agent)."""
+        return next((dict(t.repaired) for t in self.transform if t.file == transform.LOOKUPS), {})
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -63,6 +68,7 @@ class LoadSummary:
                 for s in self.staged
             ],
             "tables": self.tables,
+            "repaired": self.repaired,
             "steps": {name: round(seconds, 3) for name, seconds in self.steps},
             "transform": {t.file: {"rows": t.rows, "seconds": round(t.seconds, 3)} for t in self.transform},
             "warnings": {c.name: c.failures for c in self.checks if not c.passed},
@@ -176,6 +182,13 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
     print(tabulate([(name, f"{seconds:.2f}") for name, seconds in summary.steps]
                    + [("  " + t.file, f"{t.seconds:.2f}") for t in summary.transform],
                    headers=("step", "seconds")), file=out)
+    text = {k: n for k, n in summary.repaired.items() if n and k != "user_agent"}
+    unquoted = summary.repaired.get("user_agent", 0)
+    if text:
+        print(f"\ntext repaired: {sum(text.values()):,} values ("
+              + ", ".join(f"{k} {n:,}" for k, n in sorted(text.items())) + ")", file=out)
+    if unquoted:
+        print(f"{'' if text else chr(10)}user agents unquoted: {unquoted:,}", file=out)
     if summary.rejected:
         print(f"\n{summary.rejected} records rejected (at most MAX_ERRORS allowed); "
               f"see them with: SELECT * FROM load_errors WHERE load_id = '{summary.load_id}'", file=out)

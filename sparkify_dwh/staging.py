@@ -98,20 +98,23 @@ def refresh_statements(plan: Plan) -> list[tuple[str, tuple]]:
     """FULL_REFRESH: staging, ledger and rejects of this kind start empty, and the next transform rebuilds
     the whole star (star_loads empty)."""
     return [(f"DELETE FROM {plan.table}", ()), ("DELETE FROM load_files WHERE kind = %s", (plan.kind,)),
-            ("DELETE FROM load_errors WHERE kind = %s", (plan.kind,)), (f"DELETE FROM {REMOVED[plan.kind]}", ()),
-            ("DELETE FROM star_loads", ())]
+            ("DELETE FROM load_errors WHERE kind = %s", (plan.kind,))] + [
+            (f"DELETE FROM {table}", ()) for table in REMOVED[plan.kind]] + [("DELETE FROM star_loads", ())]
 
 
 # Where a changed file's earlier rows note what they gave the star, for the transform to take it out, with
 # the load that had staged them (make verify tells from it whether the star shows them yet).
-REMOVED = {"events": "removed_plays", "songs": "removed_songs"}
+REMOVED = {"events": ("removed_plays", "removed_sessions"), "songs": ("removed_songs",)}
 NOTE_REMOVED = {
     "events": ("INSERT INTO removed_plays (user_id, session_id, item_in_session, ts, start_time, load_id) "
                "SELECT user_id, session_id, item_in_session, ts, start_time, load_id FROM staging_events "
-               "WHERE page = 'NextSong' AND user_id <> '' AND {among}"),
+               "WHERE page = 'NextSong' AND user_id <> '' AND {among}",
+               "INSERT INTO removed_sessions (user_id, session_id, item_in_session, ts, start_time, page, load_id) "
+               "SELECT user_id, session_id, item_in_session, ts, start_time, page, load_id FROM staging_events "
+               "WHERE user_id <> '' AND {among}"),
     "songs": ("INSERT INTO removed_songs (song_id, artist_id, title, artist_name, duration, load_id) "
               "SELECT song_id, artist_id, RTRIM(title), RTRIM(artist_name), duration, load_id FROM staging_songs "
-              "WHERE {among}"),
+              "WHERE {among}",),
 }
 # The files staged since the star was last published (their load is not in star_loads): one of them that is
 # gone from the source is withdrawn, as a changed file is replaced, since no analyst ever saw its rows. This
@@ -137,7 +140,7 @@ def replace_statements(plan: Plan, page: int = db.INSERT_PAGE, files: Sequence[s
     for start in range(0, len(files), page):
         chunk = tuple(files[start:start + page])
         among = "source_file IN (" + ", ".join(["%s"] * len(chunk)) + ")"
-        out.append((NOTE_REMOVED[plan.kind].format(among=among), chunk))
+        out += [(note.format(among=among), chunk) for note in NOTE_REMOVED[plan.kind]]
         out += [(f"DELETE FROM {table} WHERE {among}", chunk) for table in (plan.table, "load_errors", "load_files")]
     return out
 

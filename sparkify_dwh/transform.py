@@ -4,8 +4,10 @@ then the checks of `sql/checks/` in that same transaction (write, audit, publish
 Incremental: 010_scope.sql works out what the loads since the last transform changed, and each file
 replaces the rows of its star table in that scope with DELETE then INSERT ... SELECT (no TRUNCATE: on
 Redshift it commits). When star_loads is empty (a first load, FULL_REFRESH=1) the scope is everything and
-the star is rebuilt. A failure anywhere, a failing check included (checks.GateFailed), leaves the previous
-star as it was; a rerun on the same input changes nothing.
+the star is rebuilt. Before the files, lookups.py fills the lookup tables they join (text repaired, places
+and user agents parsed) for the values the loads since the last transform staged. A failure anywhere, a
+failing check included (checks.GateFailed), leaves the previous star as it was; a rerun on the same input
+changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from . import checks, db, lock, sqlfiles
+from . import checks, db, lock, lookups, sqlfiles
 from .warehouses.base import Capabilities
 
 
@@ -25,6 +27,7 @@ class StepResult:
     inserted: dict[str, int] = field(default_factory=dict)  # table -> rows inserted (temporary ones left out)
     deleted: dict[str, int] = field(default_factory=dict)  # table -> rows deleted
     checks: tuple[checks.CheckResult, ...] = ()  # the gate's step: every check's result
+    repaired: dict[str, int] = field(default_factory=dict)  # field -> staged values the star shows changed
 
     @property
     def rows(self) -> int:
@@ -42,7 +45,8 @@ def changes(results: list[StepResult]) -> dict[str, tuple[int, int]]:
     return out
 
 
-STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "user_levels")
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
+LOOKUPS = "lookups"  # the StepResult of lookups.fill
 REBUILD = "DELETE FROM star_loads"  # FULL_REFRESH=1: the scope is everything
 GATE = "gate"  # the step that runs the checks before the commit
 _TEMP = re.compile(r"CREATE\s+TEMP\s+TABLE\s+(\w+)", re.I)
@@ -54,6 +58,10 @@ def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sql
     """(file, statement) in the order `run` sends them, the transaction's opening ones with no file."""
     opening = [(None, lock.LOCK)] + [(None, s) for s in caps.transform_setup]
     opening += [(None, REBUILD)] if full_refresh else []
+    opening += [(None, s) for s in lookups.STATEMENTS]
+    for table, columns in lookups.COLUMNS.items():  # one row shown: the new values' rows, 500 a statement
+        shown = ", ".join(f"'<{c}>'" for c in columns)
+        opening.append((None, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({shown})"))
     return opening + [(f, s) for f in sqlfiles.files("transform", caps.dialect) for s in f.statements]
 
 
@@ -72,6 +80,9 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
             cur.execute(statement)
         if full_refresh:
             cur.execute(REBUILD)
+        filled = lookups.fill(cur)
+        results.append(StepResult(LOOKUPS, filled.seconds, dict(filled.added),
+                                  repaired=dict(filled.repaired, user_agent=filled.unquoted)))
         files = sqlfiles.files("transform", caps.dialect)
         temporary = {name.lower() for f in files for name in _TEMP.findall(f.text)}
         for f in files:

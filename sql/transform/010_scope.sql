@@ -6,7 +6,8 @@
 -- since the last transform: the plays, users, songs and artists of the rows that loads not yet in
 -- star_loads staged, of the rows removed from staging since (removed_plays, removed_songs), and the
 -- plays whose song match a new or removed song may change (a song file that arrives after its
--- plays). A play is keyed by its songplay_id, the MD5 of (user, session, item in session, ts); the
+-- plays), and the sessions with events among those rows (every event of each, for sessions and
+-- page_events). A play is keyed by its songplay_id, the MD5 of (user, session, item in session, ts); the
 -- same expression builds it for scope_plays here and for a rebuild in 040_songplays.sql.
 DROP TABLE IF EXISTS transform_run;
 
@@ -50,6 +51,39 @@ FROM (
     FROM removed_songs AS r
 ) AS c
 WHERE (SELECT run.rebuild FROM transform_run AS run) = 0;
+
+DROP TABLE IF EXISTS changed_song_keys;
+
+-- the changed songs' match keys as the logs may write them: a title (artist name) as it is, or any
+-- logged value that text_repairs repairs to it, since plays match their songs by the repaired text
+CREATE TEMP TABLE changed_song_keys AS
+SELECT DISTINCT
+    t.logged AS title,
+    a.logged AS artist_name,
+    c.duration
+FROM changed_songs AS c
+INNER JOIN (
+    SELECT
+        x.title AS repaired,
+        x.title AS logged
+    FROM changed_songs AS x
+    UNION ALL
+    SELECT
+        r.repaired,
+        r.original AS logged
+    FROM text_repairs AS r
+) AS t ON c.title = t.repaired
+INNER JOIN (
+    SELECT
+        y.artist_name AS repaired,
+        y.artist_name AS logged
+    FROM changed_songs AS y
+    UNION ALL
+    SELECT
+        r.repaired,
+        r.original AS logged
+    FROM text_repairs AS r
+) AS a ON c.artist_name = a.repaired;
 
 DROP TABLE IF EXISTS changed_plays;
 
@@ -118,13 +152,7 @@ FROM (
         e.start_time,
         0 AS changed
     FROM staging_events AS e
-    INNER JOIN (
-        SELECT DISTINCT
-            c.title,
-            c.artist_name,
-            c.duration
-        FROM changed_songs AS c
-    ) AS m
+    INNER JOIN changed_song_keys AS m
         ON RTRIM(e.song) = m.title AND RTRIM(e.artist) = m.artist_name AND e.length = m.duration
     WHERE e.page = 'NextSong' AND e.user_id <> ''
 ) AS k
@@ -172,5 +200,142 @@ CREATE TEMP TABLE scope_users AS
 SELECT DISTINCT c.user_id
 FROM changed_plays AS c;
 
+DROP TABLE IF EXISTS scope_sessions;
+
+-- the sessions whose events changed: those of logged-in users with events in the new loads or among the
+-- rows removed since, and the start times of those events
+CREATE TEMP TABLE scope_sessions AS
+SELECT
+    c.user_id,
+    c.session_id,
+    MIN(c.start_time) AS changed_from,
+    MAX(c.start_time) AS changed_to
+FROM (
+    SELECT
+        e.user_id,
+        e.session_id,
+        e.start_time
+    FROM staging_events AS e
+    WHERE
+        e.user_id <> ''
+        AND e.load_id >= (SELECT MIN(n.load_id) FROM new_loads AS n)
+        AND e.load_id IN (SELECT n.load_id FROM new_loads AS n)
+    UNION ALL
+    SELECT
+        r.user_id,
+        r.session_id,
+        r.start_time
+    FROM removed_sessions AS r
+) AS c
+WHERE (SELECT run.rebuild FROM transform_run AS run) = 0
+GROUP BY c.user_id, c.session_id;
+
+-- postgres: ANALYZE scope_sessions;
+
+DROP TABLE IF EXISTS session_span;
+
+-- the start times the events of those sessions span: their changed events', and those of the sessions as
+-- built before (a session running past midnight has its first events in the day before)
+CREATE TEMP TABLE session_span AS
+SELECT
+    MIN(w.from_time) AS from_time,
+    MAX(w.to_time) AS to_time
+FROM (
+    SELECT
+        s.changed_from AS from_time,
+        s.changed_to AS to_time
+    FROM scope_sessions AS s
+    UNION ALL
+    SELECT
+        b.started_at AS from_time,
+        b.ended_at AS to_time
+    FROM sessions AS b
+    INNER JOIN scope_sessions AS s
+        ON
+            b.user_id = s.user_id
+            AND (b.session_id = s.session_id OR (b.session_id IS NULL AND s.session_id IS NULL))
+) AS w;
+
+DROP TABLE IF EXISTS session_events;
+
+-- every event of a logged-in user in the sessions in scope (all of them on a rebuild), one row per event
+-- however often it was staged (user, session, item in session, ts and page; the copy read first)
+CREATE TEMP TABLE session_events AS
+SELECT
+    d.user_id,
+    d.session_id,
+    d.item_in_session,
+    d.ts,
+    d.start_time,
+    d.page,
+    d.level,
+    d.status,
+    d.method,
+    d.location,
+    d.user_agent
+FROM (
+    SELECT
+        a.user_id,
+        a.session_id,
+        a.item_in_session,
+        a.ts,
+        a.start_time,
+        a.page,
+        a.level,
+        a.status,
+        a.method,
+        a.location,
+        a.user_agent,
+        ROW_NUMBER() OVER (
+            PARTITION BY a.ts, a.session_id, a.item_in_session, a.user_id, a.page
+            ORDER BY a.source_file, a.source_line
+        ) AS copy
+    FROM (
+        -- a rebuild: every staged event of a logged-in user
+        SELECT
+            e.user_id,
+            e.session_id,
+            e.item_in_session,
+            e.ts,
+            e.start_time,
+            e.page,
+            e.level,
+            e.status,
+            e.method,
+            e.location,
+            e.user_agent,
+            e.source_file,
+            e.source_line
+        FROM staging_events AS e
+        WHERE e.user_id <> '' AND (SELECT run.rebuild FROM transform_run AS run) = 1
+        UNION ALL
+        -- else: the staged events of the sessions in scope, read through the start times they span
+        SELECT
+            e.user_id,
+            e.session_id,
+            e.item_in_session,
+            e.ts,
+            e.start_time,
+            e.page,
+            e.level,
+            e.status,
+            e.method,
+            e.location,
+            e.user_agent,
+            e.source_file,
+            e.source_line
+        FROM staging_events AS e
+        INNER JOIN scope_sessions AS s
+            ON
+                e.user_id = s.user_id
+                AND (e.session_id = s.session_id OR (e.session_id IS NULL AND s.session_id IS NULL))
+        WHERE
+            e.start_time BETWEEN (SELECT w.from_time FROM session_span AS w)
+            AND (SELECT w.to_time FROM session_span AS w)
+    ) AS a
+) AS d
+WHERE d.copy = 1;
+
 -- postgres: ANALYZE changed_songs;
 -- postgres: ANALYZE scope_users;
+-- postgres: ANALYZE session_events;

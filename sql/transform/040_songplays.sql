@@ -5,11 +5,14 @@
 -- source file, then line) gives its columns; the copies are told apart in time order (ts first), the
 -- order staging is already in, so the sort costs little. The song is the one whose title, artist
 -- name and duration equal the event's song, artist and length (titles and names without trailing
--- blanks, as Redshift compares text anyway); when several do, the lowest song_id, and of its copies
+-- blanks, as Redshift compares text anyway; the logged text repaired by text_repairs, built by
+-- lookups.py); when several do, the lowest song_id, and of its copies
 -- the one read first: a total order, as ROW_NUMBER numbers ties "nondeterministically" (Redshift's
 -- ROW_NUMBER page), and the same input must give the same star. Plays without a match keep NULL
--- song and artist. scope_times keeps the start times the plays in scope had before,
--- for 070_time.sql (their start times now are those of scope_events). The plays in scope are found
+-- song and artist. The play keeps the title, artist name and length the app logged, the text repaired
+-- and without trailing blanks, and its location and user agent as location_parts and user_agent_parts
+-- give them (repaired, unquoted) with their parts. scope_times keeps the start times the plays in
+-- scope had before, for 070_time.sql (their start times now are those of scope_events). The plays in scope are found
 -- through the start times they span.
 DROP TABLE IF EXISTS scope_times;
 
@@ -59,7 +62,8 @@ WHERE ranked.pick = 1;
 -- postgres: ANALYZE song_match;
 
 INSERT INTO songplays (
-    songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
+    songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent,
+    song_title, artist_name, song_length, metro, state, browser, os, device
 )
 SELECT
     p.songplay_id,
@@ -69,8 +73,16 @@ SELECT
     m.song_id,
     m.artist_id,
     p.session_id,
-    p.location,
-    p.user_agent
+    COALESCE(lp.repaired, RTRIM(p.location)) AS location,
+    COALESCE(ua.unquoted, p.user_agent) AS user_agent,
+    COALESCE(rs.repaired, RTRIM(p.song)) AS song_title,
+    COALESCE(ra.repaired, RTRIM(p.artist)) AS artist_name,
+    p.length AS song_length,
+    lp.metro,
+    lp.state,
+    ua.browser,
+    ua.os,
+    ua.device
 FROM (
     SELECT
         e.songplay_id,
@@ -131,8 +143,15 @@ FROM (
         FROM scope_events AS b
     ) AS e
 ) AS p
+LEFT JOIN text_repairs AS rs ON RTRIM(p.song) = rs.original
+LEFT JOIN text_repairs AS ra ON RTRIM(p.artist) = ra.original
+LEFT JOIN location_parts AS lp ON RTRIM(p.location) = lp.location
+LEFT JOIN user_agent_parts AS ua ON RTRIM(p.user_agent) = ua.user_agent
 LEFT JOIN song_match AS m
-    ON RTRIM(p.song) = m.title AND RTRIM(p.artist) = m.artist_name AND p.length = m.duration
+    ON
+        COALESCE(rs.repaired, RTRIM(p.song)) = m.title
+        AND COALESCE(ra.repaired, RTRIM(p.artist)) = m.artist_name
+        AND p.length = m.duration
 WHERE p.copy = 1;
 
 -- postgres: SELECT BRIN_SUMMARIZE_NEW_VALUES('songplays_start_time');

@@ -10,3 +10,5 @@ WHERE load_id NOT IN (SELECT load_id FROM load_files);
 DELETE FROM removed_plays;
 
 DELETE FROM removed_songs;
+
+DELETE FROM removed_sessions;

@@ -195,7 +195,7 @@ def test_stage_only_events_then_only_songs_stages_one_source_at_a_time_and_build
 @pytest.mark.integration
 @pytest.mark.parametrize("refresh", ["0", "1"])
 def test_transform_dry_run_prints_each_file_s_statements_in_order_and_runs_none(refresh, env, conn, small_dataset):
-    from sparkify_dwh import sqlfiles
+    from sparkify_dwh import lookups, sqlfiles
 
     env.update(SONG_DATA=str(small_dataset / "song_data"), LOG_DATA=str(small_dataset / "log_data"))
     run_cli("stage", env)
@@ -203,6 +203,10 @@ def test_transform_dry_run_prints_each_file_s_statements_in_order_and_runs_none(
     shown = [block.split("\n", 1) for block in out.strip().split(";\n\n")]
     expected = [("transaction", "LOCK TABLE load_lock"), ("transaction", "SET LOCAL work_mem = '512MB'")]
     expected += [("transaction", "DELETE FROM star_loads")] if refresh == "1" else []
+    # the lookup tables' reads, then one row shown for the rows each would add, before the files
+    expected += [("transaction", s) for s in lookups.STATEMENTS]
+    expected += [("transaction", f"INSERT INTO {table} ({', '.join(columns)}) VALUES ("
+                  + ", ".join(f"'<{c}>'" for c in columns) + ")") for table, columns in lookups.COLUMNS.items()]
     expected += [(f.path.name, s) for f in sqlfiles.files("transform") for s in f.statements]
     assert [(head.removeprefix("-- "), sql.rstrip(";")) for head, sql in shown] == expected
     for table in ("songplays", "users", "songs", "artists", "time", "user_levels", "star_loads"):

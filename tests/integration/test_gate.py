@@ -5,6 +5,7 @@ source file lets the next load through. A check declared a warning is printed, n
 incremental load the gate runs each check's scoped form, over the rows the transform rebuilt."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from conftest import ROOT, run_cli, table_digest
 
 pytestmark = pytest.mark.integration
 
-STAR = ("songplays", "users", "songs", "artists", "time", "user_levels")
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
 
 
 def star(url):
@@ -160,6 +161,45 @@ def test_the_gate_runs_the_scoped_form_on_a_daily_load_and_verify_the_whole_one(
     assert star(database) == before
 
 
+# A session the transform rebuilt (one of the scope's), and one of the users it rebuilt, for the planted defects
+A_SESSION = ("(SELECT c.user_id FROM scope_sessions AS c ORDER BY c.user_id, c.session_id LIMIT 1)",
+             "(SELECT c.session_id FROM scope_sessions AS c ORDER BY c.user_id, c.session_id LIMIT 1)")
+IN_A_SESSION = f"user_id = {A_SESSION[0]} AND session_id = {A_SESSION[1]}"
+A_USER = "(SELECT MIN(u.user_id) FROM scope_users AS u)"
+PLANTED = {  # check -> a defect the transform makes among the rows it rebuilt
+    "sessions_key": f"INSERT INTO sessions SELECT * FROM sessions WHERE {IN_A_SESSION}",
+    "page_events_key": "INSERT INTO page_events SELECT * FROM page_events WHERE event_id = "
+                       f"(SELECT MAX(event_id) FROM page_events WHERE {IN_A_SESSION})",
+    "page_events_session_in_sessions": f"DELETE FROM sessions WHERE {IN_A_SESSION}",
+    "songplays_in_page_events": "DELETE FROM page_events WHERE page = 'NextSong' AND start_time = "
+                                "(SELECT MAX(s.start_time) FROM scope_plays AS s)",
+    "sessions_user_in_users": f"DELETE FROM users WHERE user_id = {A_USER}",
+    "users_plays_span": f"UPDATE users SET last_play = first_play WHERE user_id = {A_USER}",
+    "reconcile_sessions": f"UPDATE sessions SET events = events + 1 WHERE {IN_A_SESSION}",
+}
+
+
+def test_each_check_of_sessions_page_events_and_users_sees_a_defect_among_the_rows_a_daily_load_rebuilt(
+        source, env, database, tree):
+    # the day's sessions include ones that began the day before (the same session ids a day later), so
+    # the rebuilt sessions span two days: each scoped form must find the defect planted among them
+    run_cli("load", env)
+    new_day(source)
+    plant = tree.sql / "transform" / "095_plant_defect.sql"
+    before = star(database)
+    for check, defect in PLANTED.items():
+        plant.write_text(f"-- a planted defect for {check}\n{defect};\n")
+        failed = tree("load", env)
+        assert failed.returncode == 1, (check, failed.stderr)
+        named = re.search(r"checks? failed before publishing: ([^.]*)\.", failed.stderr)
+        assert named and check in named.group(1).split(", "), (check, failed.stderr)
+        assert star(database) == before, check
+    plant.unlink()
+    assert tree("load", env).returncode == 0
+    assert star(database) != before
+    assert "0 failed" in run_cli("verify", env).stdout
+
+
 def test_verify_reconciles_a_star_that_staging_is_ahead_of(source, env, database):
     run_cli("load", env)
     new_day(source)
@@ -167,6 +207,7 @@ def test_verify_reconciles_a_star_that_staging_is_ahead_of(source, env, database
     day.write_bytes(b"\n".join(day.read_bytes().splitlines()[:-5]) + b"\n")  # a changed file: rows removed
     run_cli("stage", env)  # staging has committed; the transform has not run
     assert scalar(database, "SELECT COUNT(*) FROM removed_plays") > 0
+    assert scalar(database, "SELECT COUNT(*) FROM removed_sessions") > 0  # the sessions' reconcile allows for them
     assert "0 failed" in run_cli("verify", env).stdout
     run_cli("load", env)
     assert "0 failed" in run_cli("verify", env).stdout

@@ -25,7 +25,7 @@ from sparkify_dwh.warehouses.redshift import parts, rejects
 
 pytestmark = pytest.mark.integration
 
-STAR = ("songplays", "users", "songs", "artists", "time")
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
 ROLE = "arn:aws:iam::123456789012:role/sparkify-dwh-copy"
 
 

@@ -5,7 +5,7 @@ from conftest import SAMPLE_FIGURES, run_cli, table_digest, unique
 
 pytestmark = pytest.mark.integration
 
-STAR = ("songplays", "users", "songs", "artists", "time")
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
 
 
 def figures(conn) -> dict[str, int]:
@@ -134,3 +134,72 @@ def test_a_file_that_disappears_from_the_source_keeps_its_rows(sample, env, conn
     run_cli("load", env)
     assert {t: table_digest(conn, t) for t in STAR} == before
     assert figures(conn) == SAMPLE_FIGURES
+
+
+C1 = "[\u0080-\u009f]"  # C1 control characters: left in text by mojibake
+
+
+def test_the_star_answers_with_the_issue_figures(sample, env, conn):
+    env.update(SONG_DATA=str(sample / "song_data"), LOG_DATA=str(sample / "log_data"))
+    out = run_cli("load", env).stdout
+    assert "text repaired: 346 values (artist 193, song 153)" in out
+    queries = {
+        "sessions": "SELECT COUNT(*) FROM sessions",
+        "sessions across two files": "SELECT COUNT(*) FROM sessions WHERE CAST(started_at AS DATE) "
+                                     "<> CAST(ended_at AS DATE)",
+        "page_events": "SELECT COUNT(*) FROM page_events",
+        "non-play page events": "SELECT COUNT(*) FROM page_events WHERE page <> 'NextSong'",
+        "users": "SELECT COUNT(*) FROM users",
+        "users in sessions": "SELECT COUNT(DISTINCT user_id) FROM sessions",
+        "Björk's plays": "SELECT COUNT(*) FROM songplays WHERE artist_name = 'Björk'",
+        "mojibake left": f"SELECT COUNT(*) FROM songplays WHERE song_title ~ '{C1}' OR artist_name ~ '{C1}' "
+                         f"OR location ~ '{C1}' OR user_agent ~ '{C1}'",
+        "quoted user agents": "SELECT COUNT(*) FROM songplays WHERE user_agent LIKE '\"%'",
+        "users without registration": "SELECT COUNT(*) FROM users WHERE registration IS NULL OR first_play IS NULL",
+    }
+    with conn.cursor() as cur:
+        found = {}
+        for name, sql in queries.items():
+            cur.execute(sql)
+            found[name] = cur.fetchone()[0]
+        cur.execute("SELECT user_id FROM sessions EXCEPT SELECT user_id FROM users")
+        never_played = cur.fetchall()
+        cur.execute("SELECT page, COUNT(*) FROM page_events WHERE page <> 'NextSong' GROUP BY page")
+        pages = dict(cur.fetchall())
+    assert found == {"sessions": 911, "sessions across two files": 11, "page_events": 7770,
+                     "non-play page events": 950, "users": 96, "users in sessions": 97, "Björk's plays": 33,
+                     "mojibake left": 0, "quoted user agents": 0, "users without registration": 0}
+    assert never_played == [("21",)]  # one Home event, no play: its session and event are kept
+    assert pages == {"Home": 635, "Logout": 90, "Downgrade": 60, "Settings": 56, "Help": 38, "About": 22,
+                     "Upgrade": 21, "Save Settings": 10, "Error": 9, "Submit Upgrade": 8, "Submit Downgrade": 1}
+    assert "0 failed" in run_cli("verify", env).stdout
+
+
+def test_the_sample_loaded_day_by_day_gives_the_star_of_one_load(sample, database, other_database, tmp_path,
+                                                                  monkeypatch):
+    # 11 of the sample's sessions run past midnight into the next day's file: each day loaded on its own
+    # must leave them, and every other table, as one load of the whole month does
+    from contextlib import closing
+
+    import psycopg2
+
+    from sparkify_dwh import pipeline
+    from sparkify_dwh.config import load_settings
+
+    def load(url, logs):
+        for key, value in {"DATABASE_URL": url, "SONG_DATA": str(sample / "song_data"), "LOG_DATA": str(logs),
+                           "ENV_FILE": "/dev/null", "FULL_REFRESH": "0", "MAX_ERRORS": "0"}.items():
+            monkeypatch.setenv(key, value)
+        pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
+
+    logs = tmp_path / "log_data"
+    logs.mkdir()
+    for day in sorted((sample / "log_data").rglob("*.json")):
+        (logs / day.name).write_bytes(day.read_bytes())
+        load(database, logs)
+    load(other_database, sample / "log_data")
+    with closing(psycopg2.connect(database)) as daily, closing(psycopg2.connect(other_database)) as whole:
+        assert {t: table_digest(daily, t) for t in STAR} == {t: table_digest(whole, t) for t in STAR}
+        with daily.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sessions WHERE CAST(started_at AS DATE) <> CAST(ended_at AS DATE)")
+            assert cur.fetchone()[0] == 11

@@ -1,0 +1,32 @@
+-- page_events.event_id is present and unique
+SELECT
+    event_id,
+    COUNT(*) AS copies
+FROM page_events
+GROUP BY event_id
+HAVING event_id IS NULL OR COUNT(*) > 1;
+
+-- scoped: the page events of the sessions the transform rebuilt (scope_sessions), through their span
+SELECT
+    k.event_id,
+    COUNT(*) AS copies
+FROM (
+    SELECT e.event_id
+    FROM page_events AS e
+    WHERE
+        e.start_time BETWEEN (SELECT w.from_time FROM session_span AS w)
+        AND (SELECT w.to_time FROM session_span AS w)
+        AND e.event_id IN (
+            SELECT x.event_id
+            FROM page_events AS x
+            INNER JOIN scope_sessions AS c
+                ON
+                    x.user_id = c.user_id
+                    AND (x.session_id = c.session_id OR (x.session_id IS NULL AND c.session_id IS NULL))
+            WHERE
+                x.start_time BETWEEN (SELECT w.from_time FROM session_span AS w)
+                AND (SELECT w.to_time FROM session_span AS w)
+        )
+) AS k
+GROUP BY k.event_id
+HAVING k.event_id IS NULL OR COUNT(*) > 1;
