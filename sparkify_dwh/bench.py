@@ -510,26 +510,65 @@ _CHILDREN = {"load": _contender_load, "load-s3": _contender_load, "row": _conten
 _ON_S3 = ("load-s3", "s3-read", "redshift-parts")
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since it started (VmHWM; ru_maxrss would also count the
-    parent's memory at the fork before exec), plus, when the load started parse workers, the largest peak
-    of any of them once for each worker: an upper bound of what they all held at once."""
-    from .warehouses.postgres import parse_workers
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:  # gone meanwhile
+        pass
+    return 0.0
 
-    largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    children = largest_child * parse_workers() if largest_child else 0.0
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and of its descendants (the load's parse workers), added up."""
+    total = _rss_mb(pid)
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(_tree_rss_mb(int(child)) for child in children)
+    return total
+
+
+class _TreeMemory:
+    """This process's memory and its descendants', added up, sampled every `interval` seconds: the highest sum."""
+
+    def __init__(self, interval: float = 0.05):
+        import threading
+
+        self.peak, self.interval, self._stop = 0.0, interval, threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, _tree_rss_mb(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def peak_rss_mb(tree: float = 0.0) -> float:
+    """This process's peak resident memory since it started (VmHWM; ru_maxrss would also count the
+    parent's memory at the fork before exec), or, when higher, `tree`: the sampled peak of this process
+    and its parse workers together."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024 + children
+                return max(int(line.split()[1]) / 1024, tree)
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, tree)
 
 
 def _child(spec: dict) -> None:
+    memory = _TreeMemory()
     out = _CHILDREN[spec["contender"]](spec)
-    out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_mb"] = peak_rss_mb(memory.stop())
     print(json.dumps(out))
 
 

@@ -26,3 +26,18 @@ def test_the_day_alone_is_not_held_to_the_floors_tables():
         outcome(1.0, digest="other")
     assert compare([floor, alone, load]) == ["load: users differs from floor (rows, md5: [3, 'other'] vs [3, 'a'])"]
     assert alone.equal and floor.equal and load.equal is False
+
+
+def test_the_memory_of_a_process_started_by_the_contender_is_counted_with_its_own():
+    import subprocess
+    import sys
+    import time
+
+    from sparkify_dwh.bench import _TreeMemory, peak_rss_mb
+
+    memory = _TreeMemory(interval=0.02)
+    child = subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(120 << 20); time.sleep(1.5)"])
+    time.sleep(1.2)
+    child.wait()
+    tree = memory.stop()
+    assert tree > 120 and peak_rss_mb(tree) >= tree  # the child alone held 120 MB
