@@ -131,7 +131,19 @@ def _ready(pgdata: Path):
     if len(lines) < 8 or lines[7].strip() != "ready":
         return None
     info = PostmasterInfo(lines[:8])
-    return info if info.is_running() else None
+    return info if info.is_running() and not _zombie(info.pid) else None
+
+
+def _zombie(pid: int) -> bool:
+    """Whether `pid` is a process that has ended and is not yet reaped (a postmaster killed with -9 whose
+    parent has not waited for it): its PID still exists, so the library and PostgreSQL's own lock check
+    (kill(pid, 0)) take it for a running server, yet nothing listens."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _start(server):
@@ -223,8 +235,9 @@ def _stderr(line: str) -> None:
 def stale_lock(pgdata: Path) -> str | None:
     """Why `pgdata/postmaster.pid` is stale, or None when there is none or its server runs.
     The first line of the file is the postmaster's PID. A PID that no process has is left to PostgreSQL,
-    which clears such a lock itself; a live PID is stale when that process is not a postgres server of
-    this data folder: after a reboot or in a new container, PIDs are handed out again from 1, so the
+    which clears such a lock itself; a PID whose process ended but is not yet reaped (a zombie) is stale,
+    since PostgreSQL would take it for a running server; a live PID is stale when that process is not a
+    postgres server of this data folder: after a reboot or in a new container, PIDs are handed out again from 1, so the
     number often names some other live process, and PostgreSQL then refuses to start ("lock file
     already exists")."""
     import psutil
@@ -234,6 +247,8 @@ def stale_lock(pgdata: Path) -> str | None:
         pid = int(pid_file.read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
+    if _zombie(pid):
+        return f"postmaster.pid names process {pid}, a server that ended and is not yet reaped"
     try:
         process = psutil.Process(pid)
         name, cmdline = process.name(), process.cmdline()

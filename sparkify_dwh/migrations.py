@@ -101,7 +101,8 @@ _CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (\w+)", re.M | re.I)
 
 def tables(dialect: str = "postgres") -> list[str]:
     """Every table the schema files create, in the order they create them."""
-    return [name for f in sqlfiles.files("schema", dialect) for name in _CREATE_TABLE.findall(f.text)]
+    names = [name for f in sqlfiles.files("schema", dialect) for name in _CREATE_TABLE.findall(f.text)]
+    return list(dict.fromkeys(names))  # a table a later file makes again (a deep copy) counts once
 
 
 def reset(conn, dialect: str = "postgres") -> list[str]:

@@ -95,6 +95,18 @@ def test_a_server_killed_with_a_foreign_pid_in_its_lock_is_recovered(own_server,
         squatter.kill()
 
 
+def test_a_load_started_the_moment_the_server_is_killed_starts_a_new_one(own_server):
+    """No wait for the killed postmaster to be reaped: while it is a zombie its PID still exists, and the
+    load must not take it for a running server (it would fail with connection refused)."""
+    env, pgdata = own_server
+    first = json.loads(run_cli("load", env, "--json").stdout)["tables"]
+    before = digests(env, STAR + KEPT)
+    os.kill(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0]), signal.SIGKILL)
+    load = run_cli("load", env, "--json")
+    assert json.loads(load.stdout)["tables"] == first
+    assert digests(env, STAR + KEPT) == before
+
+
 def test_a_live_server_of_this_folder_is_never_taken_for_stale(own_server):
     env, pgdata = own_server
     run_cli("db", env, "url")
