@@ -28,7 +28,7 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url
-.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants
+.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants docs-commands
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -98,6 +98,9 @@ lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, red
 	  $(PY) -m sparkify_dwh.sqlfiles render $$dialect "$$tmp/$$dialect" > /dev/null; \
 	  echo "sql/ as $$dialect runs it:"; (cd "$$tmp/$$dialect" && $(CURDIR)/$(BIN)/sqlfluff lint --config $(CURDIR)/pyproject.toml --dialect $$dialect .); done
 	$(BIN)/ruff check sparkify_dwh bin tests
+
+docs-commands: $(INSTALLED) ## regenerate each command's --help in docs/commands.md from the commands themselves (cog)
+	$(BIN)/cog -r docs/commands.md
 
 psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: over TLS); the password in PGPASSWORD, never in argv
 	$(PY) bin/db psql

@@ -46,7 +46,7 @@ class GateFailed(RuntimeError):
         names = ", ".join(r.name for r in failed)
         lines = [f"check{'s' if len(failed) > 1 else ''} failed before publishing: {names}. The transform was rolled "
                  "back and the star is as it was; staging keeps this load. Fix or remove the offending source file "
-                 "and load again (see the README, What a load guarantees)"]
+                 "and load again (see docs/guarantees.md, When a check fails)"]
         for r in failed:
             lines.append(f"{r.name} ({r.title}): {r.failures} failing rows, the first:")
             lines += ["  " + line for line in tabulate(r.sample, headers=r.columns).splitlines()]

@@ -149,7 +149,7 @@ def _invalid_utf8(line: bytes) -> str | None:
 def _reason(err: Exception, line: bytes) -> str:
     if isinstance(err, UnicodeDecodeError) or (
             isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError)):
-        # msgspec words this differently from one release to the next ("invalid UTF-8" is the README's)
+        # msgspec words this differently from one release to the next ("invalid UTF-8": docs/guarantees.md)
         invalid = _invalid_utf8(line)
         if invalid:
             return invalid

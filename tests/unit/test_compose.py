@@ -1,4 +1,4 @@
-"""compose.yaml in step with the tested path: the services the README names, settings the code reads,
+"""compose.yaml in step with the tested path: the services docs/docker.md names, settings the code reads,
 a DATABASE_URL that matches its own PostgreSQL, a PostgreSQL the SQL supports, commands that exist."""
 
 import re
