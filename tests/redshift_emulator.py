@@ -71,8 +71,8 @@ _LIKE_ERRORS = re.compile(r"\bFROM\s+sys_load_error_detail\b", re.I)
 _VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+([\w.]+)\s+TO\s+100\s+PERCENT\s*$", re.I)
 _SUPERUSER = re.compile(r"\bSELECT\s+usesuper\s+FROM\s+pg_user\b", re.I)
 _PRIVILEGES = re.compile(r"\bFROM\s+svv_system_privileges\b", re.I)
-_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.]+\s*\((?!\s*LIKE\b)",
-                           re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.]+\s*"
+                           r"\((?!\s*LIKE\b)", re.I)
 _VARCHAR = re.compile(r"\b(?:VARCHAR|CHARACTER\s+VARYING)\s*\(\s*(\d+)\s*\)", re.I)
 _DOMAIN = re.compile(r"rs_varchar_(\d+)")
 # S3's answer to a request for a bucket of another Region, as COPY reports it
