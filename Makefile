@@ -28,7 +28,8 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url
-.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants
+.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants grant-reader revoke-reader
+.PHONY: psql-reader docs
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -101,6 +102,15 @@ lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, red
 
 psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: over TLS); the password in PGPASSWORD, never in argv
 	$(PY) bin/db psql
+
+psql-reader: $(INSTALLED) ## open psql as the analysts' read-only login (make grant-reader first)
+	$(PY) bin/db psql --reader
+
+grant-reader: $(INSTALLED) ## create the analysts' read-only login READER_USER (again: a new password); kept, never printed
+	$(PY) bin/reader grant
+
+revoke-reader: $(INSTALLED) ## drop the analysts' read-only login and forget its password
+	$(PY) bin/reader revoke
 
 db-url: $(INSTALLED) ## print the current database URL (password masked)
 	$(PY) bin/db url

@@ -23,7 +23,7 @@ _URL = re.compile(r"(postgres(?:ql)?://)(.*)", re.IGNORECASE | re.DOTALL)
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _PLAIN = re.compile(r"[A-Za-z0-9_./:+@-]+")
 # Settings that hold a secret besides the database password: masked in every message
-SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "READER_PASSWORD")
 
 
 class DatabaseError(RuntimeError):
@@ -133,6 +133,11 @@ def _safe_normalized(conninfo: str) -> str:
         return normalized(conninfo)
     except ValueError:
         return conninfo
+
+
+def quoted(value: str) -> str:
+    """A value in a key=value connection string, quoted when it must be."""
+    return _quoted(value)
 
 
 def _quoted(value: str) -> str:
