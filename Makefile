@@ -77,6 +77,9 @@ backfill: $(INSTALLED) ## reload a window of days (UTC, both included): make bac
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify
 
+docs: $(INSTALLED) ## write docs/data-dictionary.md and .html and the README's Tables from the catalog and sql/tables.toml
+	$(PY) bin/docs
+
 report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them with charts to REPORT_OUT (report.html)
 	$(PY) bin/report
 
