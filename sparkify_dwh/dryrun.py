@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from . import checks, db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
+from . import catalog, checks, db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
 from .config import Settings
 from .records import Reject
 from .sources import SourceFile
@@ -90,6 +90,14 @@ def print_load(settings: Settings, out=None) -> None:
         run(db.search_path(db.SCHEMAS))
         run(migrations.RECORD, (f.number, f.name, f.checksum[:12] + "...", "<now>"))
         run("COMMIT")
+    run(catalog.TABLE_COMMENTS, note="descriptions: each table's and star column's, where the catalog's differs "
+                                     "from sql/tables.toml's, in one transaction")
+    run(catalog.COLUMN_COMMENTS)
+    for t in catalog.tables().values():
+        run(f"COMMENT ON TABLE {t.qualified} IS %s", (t.description,))
+        for column, text in t.columns.items():
+            run(f"COMMENT ON COLUMN {t.qualified}.{column} IS %s", (text,))
+    run("COMMIT")
 
     plans = [_plan(kind, settings) for kind in staging.TABLES]
     for p in plans:

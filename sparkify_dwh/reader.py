@@ -13,7 +13,9 @@ Redshift, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_USER.html: "CR
 { 'password' | 'md5hash' | 'sha256hash' | DISABLE }"; "You can specify the password in clear text, as an MD5 hash
 string, or as a SHA256 hash string": the MD5 form is 'md5' followed by the MD5 of the password and the user name
 concatenated, PostgreSQL's own md5 verifier. r_ALTER_USER.html: "PASSWORD { 'password' | 'md5hash' | 'sha256hash'
-| DISABLE }", "SET parameter { TO | = } { value | DEFAULT }". r_ALTER_DEFAULT_PRIVILEGES.html: "ALTER DEFAULT
+| DISABLE }", "SET parameter { TO | = } { value | DEFAULT }". r_GRANT-examples.html: "grant select on all tables
+in schema qa_tickit to fred"; "USAGE grants users access to the objects in the schema, but doesn't grant privileges
+such as INSERT or SELECT on those objects": both are granted. r_ALTER_DEFAULT_PRIVILEGES.html: "ALTER DEFAULT
 PRIVILEGES [ FOR USER target_user [, ...] ] [ IN SCHEMA schema_name [, ...] ] grant_or_revoke_clause", "GRANT {
 { SELECT | ... } [,...] } ON TABLES TO { user_name ... }". r_DROP_USER.html: "You can't drop a user if the user
 owns any database object ... or if the user has any privileges on a database, table, column, or group": revoke

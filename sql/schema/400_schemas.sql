@@ -13,6 +13,8 @@
 -- new (LIKE old) ("LIKE parent_table [ { INCLUDING | EXCLUDING } DEFAULTS ]", r_CREATE_TABLE_NEW.html: the
 -- columns, their types and NOT NULL, with the distribution and sort keys LIKE carries), INSERT ... SELECT, DROP.
 -- A crash halfway rolls the whole file back: the tables stay in public, and the next run moves them all.
+-- A view someone made on a table stops its DROP there (the error names it, and nothing is moved): drop the
+-- view, migrate, and make it again on analytics. On PostgreSQL a view follows its table.
 -- The keys are informational on Redshift and enforced by none; make verify proves each on both warehouses.
 CREATE SCHEMA IF NOT EXISTS analytics;
 
