@@ -82,6 +82,13 @@ def _with_database(url: str, name: str) -> str:
 SEARCH_PATH = "etl, analytics, public"  # as the loader's connections search (db.use_schemas)
 
 
+def searching(url: str) -> str:
+    """`url` (a postgresql:// URL) for a test's own connection, searching the loader's schemas."""
+    from urllib.parse import quote
+
+    return url + ("&" if "?" in url else "?") + "options=" + quote(f"-c search_path={SEARCH_PATH.replace(' ', '')}")
+
+
 @contextmanager
 def fresh_database(pg_server, search_path: str | None = SEARCH_PATH):
     """A new, empty database on the server, dropped afterwards; its URL. A test's own connections to it search
