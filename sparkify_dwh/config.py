@@ -173,6 +173,9 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict, repr=False)
     report_out: Path = ROOT / "report.html"
     follow_symlinks: bool = False  # FOLLOW_SYMLINKS: links in a local source that lead outside it are read
+    reader_user: str = "sparkify_reader"  # READER_USER: the analysts' read-only login (make grant-reader)
+    reader_password: str | None = field(default=None, repr=False)  # READER_PASSWORD: its password, kept in .env
+    embedded_port: int | None = None  # EMBEDDED_PORT: the embedded server also listens on 127.0.0.1 at this port
 
     def source(self, kind: str) -> str:
         """Where the records of `kind` ("songs" or "events") are read from."""
@@ -234,7 +237,18 @@ def _settings(values: dict[str, str]) -> Settings:
         extra=values,
         report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
         follow_symlinks=_flag(values, "FOLLOW_SYMLINKS"),
+        reader_user=_reader_user(values),
+        reader_password=_text(values, "READER_PASSWORD") or None,
+        embedded_port=_int(values, "EMBEDDED_PORT", 0, low=0, high=65535) or None,
     )
+
+
+def _reader_user(values: dict[str, str]) -> str:
+    name = _text(values, "READER_USER", "sparkify_reader")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SettingsError(f"READER_USER={name!r}: expected a lower-case name of letters, digits and _, at most 63 "
+                            f"(see {ENV_EXAMPLE})")
+    return name
 
 
 # --- Redshift -------------------------------------------------------------------------------------

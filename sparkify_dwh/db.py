@@ -23,7 +23,7 @@ _URL = re.compile(r"(postgres(?:ql)?://)(.*)", re.IGNORECASE | re.DOTALL)
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _PLAIN = re.compile(r"[A-Za-z0-9_./:+@-]+")
 # Settings that hold a secret besides the database password: masked in every message
-SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "READER_PASSWORD")
 
 
 class DatabaseError(RuntimeError):
@@ -135,6 +135,11 @@ def _safe_normalized(conninfo: str) -> str:
         return conninfo
 
 
+def quoted(value: str) -> str:
+    """A value in a key=value connection string, quoted when it must be."""
+    return _quoted(value)
+
+
 def _quoted(value: str) -> str:
     """A value in a key=value connection string."""
     if value and _PLAIN.fullmatch(value):
@@ -171,6 +176,29 @@ def without_password(conninfo: str) -> tuple[str, str | None]:
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 30, "keepalives_count": 4}
 
 
+# The star is analytics, the loader's tables etl (sql/schema/400_schemas.sql). Every connection searches etl,
+# analytics, then public, so the SQL names tables unqualified and an unqualified CREATE TABLE lands in etl. Only
+# the schemas that exist are named: Redshift's search_path is "a comma-separated list of existing schema names"
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_search_path.html); before the move there are none.
+LOADER_SCHEMA, STAR_SCHEMA = "etl", "analytics"
+SCHEMAS = (LOADER_SCHEMA, STAR_SCHEMA)
+EXISTING_SCHEMAS = "SELECT nspname FROM pg_namespace WHERE nspname IN ('etl', 'analytics')"
+
+
+def search_path(existing) -> str:
+    """The SET statement for the schemas of SCHEMAS that exist, then public."""
+    found = set(existing)
+    return "SET search_path TO " + ", ".join([s for s in SCHEMAS if s in found] + ["public"])
+
+
+def use_schemas(cur) -> str:
+    """Set the connection's search_path to the project's schemas that exist, then public; the statement sent."""
+    cur.execute(EXISTING_SCHEMAS)
+    statement = search_path(row[0] for row in cur.fetchall())
+    cur.execute(statement)
+    return statement
+
+
 def connect(where: str, *, secrets: Sequence[str | None] = (), statement_timeout_ms: int = 0, dsn: str | None = None,
             **params) -> psycopg2.extensions.connection:
     """A connection with keepalives and the statement timeout set; `where` names it in messages."""
@@ -182,6 +210,7 @@ def connect(where: str, *, secrets: Sequence[str | None] = (), statement_timeout
         with conn.cursor() as cur:
             # milliseconds on both warehouses; 0 means no limit
             cur.execute("SET statement_timeout TO %s", (int(statement_timeout_ms),))
+            use_schemas(cur)
         conn.commit()
     except BaseException:
         conn.close()

@@ -65,13 +65,14 @@ class NotRedshift(AssertionError):
     """A statement Redshift's documentation says it would not run."""
 
 
-_COPY = re.compile(r"^\s*COPY\s+(\w+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
+_COPY = re.compile(r"^\s*COPY\s+([\w.]+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
 _TABLE_ATTRIBUTES = re.compile(r"\)\s*\n\s*(DISTSTYLE|DISTKEY|SORTKEY)[^;]*$", re.S)
 _LIKE_ERRORS = re.compile(r"\bFROM\s+sys_load_error_detail\b", re.I)
-_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+(\w+)\s+TO\s+100\s+PERCENT\s*$", re.I)
+_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+([\w.]+)\s+TO\s+100\s+PERCENT\s*$", re.I)
 _SUPERUSER = re.compile(r"\bSELECT\s+usesuper\s+FROM\s+pg_user\b", re.I)
 _PRIVILEGES = re.compile(r"\bFROM\s+svv_system_privileges\b", re.I)
-_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\s*\(", re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.]+\s*"
+                           r"\((?!\s*LIKE\b)", re.I)
 _VARCHAR = re.compile(r"\b(?:VARCHAR|CHARACTER\s+VARYING)\s*\(\s*(\d+)\s*\)", re.I)
 _DOMAIN = re.compile(r"rs_varchar_(\d+)")
 # S3's answer to a request for a bucket of another Region, as COPY reports it
@@ -86,7 +87,7 @@ _KEYS = (re.compile(r",\s*(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE)\s*\([^)]*
          re.compile(r"\s+REFERENCES\s+\w+(\s*\([^)]*\))?", re.I))
 
 
-_ADD_KEY = re.compile(r"^\s*ALTER\s+TABLE\s+\w+\s+ADD\s+(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY)",
+_ADD_KEY = re.compile(r"^\s*ALTER\s+TABLE\s+[\w.]+\s+ADD\s+(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY)",
                       re.I | re.M)
 
 
@@ -169,15 +170,16 @@ class EmulatedRedshift:
         if not _CREATE_TABLE.match(sql):
             return sql
         for width in sorted({int(n) for n in _VARCHAR.findall(sql)}):
-            cur.execute(f"DO $$BEGIN CREATE DOMAIN rs_varchar_{width} AS BPCHAR; "
+            cur.execute(f"DO $$BEGIN CREATE DOMAIN public.rs_varchar_{width} AS BPCHAR; "
                         "EXCEPTION WHEN duplicate_object THEN NULL; END$$")
-        return _VARCHAR.sub(lambda m: f"rs_varchar_{m.group(1)}", sql)
+        return _VARCHAR.sub(lambda m: f"public.rs_varchar_{m.group(1)}", sql)
 
     # --- COPY, as the documentation describes it ---
     def _columns(self, table: str) -> dict[str, tuple[str, int | None, bool]]:
         with self.pg.cursor() as cur:
-            cur.execute("SELECT column_name, data_type, character_maximum_length, is_nullable = 'YES', domain_name "
-                        "FROM information_schema.columns WHERE table_name = %s", (table,))
+            cur.execute("SELECT a.attname, format_type(a.atttypid, NULL), NULL, NOT a.attnotnull, t.typname "
+                        "FROM pg_attribute AS a INNER JOIN pg_type AS t ON a.atttypid = t.oid "
+                        "WHERE a.attrelid = CAST(%s AS REGCLASS) AND a.attnum > 0 AND NOT a.attisdropped", (table,))
             out = {}
             for name, kind, width, nullable, domain in cur.fetchall():
                 declared = _DOMAIN.fullmatch(domain or "")
@@ -188,7 +190,8 @@ class EmulatedRedshift:
 
     def _owns(self, table: str) -> bool:
         with self.pg.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename = %s AND tableowner = CURRENT_USER", (table,))
+            cur.execute("SELECT COUNT(*) FROM pg_class WHERE oid = CAST(%s AS REGCLASS) "
+                        "AND relowner = (SELECT oid FROM pg_roles WHERE rolname = CURRENT_USER)", (table,))
             return cur.fetchone()[0] > 0
 
     def _fail(self, message: str):

@@ -33,6 +33,7 @@ class Capabilities:
     dialect: str  # which SQL files it runs: NAME.sql and NAME.<dialect>.sql
     transform_setup: tuple[str, ...] = ()  # statements that open the transform's transaction
     session_setup: tuple[str, ...] = ()  # statements every connection sends once connected
+    password_hash: str = "scram-sha-256"  # the verifier the reader's password is sent as (reader.VERIFIERS)
 
 
 @dataclass
@@ -167,6 +168,34 @@ class Warehouse(ABC):
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         """(statement, parameters, when) of `maintain`, for the dry run."""
         return []
+
+    @abstractmethod
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """libpq parameters that connect as READER_USER (with `password`), as a BI tool on this machine would."""
+
+    @abstractmethod
+    def keep_reader_password(self, password: str) -> str:
+        """Keep the reader's new password where this warehouse keeps it; says where (never the password)."""
+
+    @abstractmethod
+    def reader_password(self) -> str | None:
+        """The reader's password as kept, or None when there is none."""
+
+    @abstractmethod
+    def forget_reader_password(self) -> str:
+        """Remove the kept password (the user was dropped); says what was done."""
+
+    def reader_psql(self) -> tuple[list[str], dict[str, str]]:
+        """psql as the reader: its parameters on the command line, the password in PGPASSWORD (never in argv)."""
+        params = self.reader_params(None)
+        password = self.reader_password()
+        dsn = " ".join(f"{k}={db.quoted(str(v))}" for k, v in params.items())
+        return [self._psql_program(), dsn], {"PGPASSWORD": password} if password else {}
+
+    def _psql_program(self) -> str:
+        from .. import embedded
+
+        return str(embedded.program("psql"))
 
     def stop(self) -> str:
         """Stop a server this project started; say what happened."""

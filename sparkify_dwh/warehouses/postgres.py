@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 import msgspec
 import psycopg2
 
-from .. import db, embedded, records, sources, transform
+from .. import aws, config, db, embedded, records, sources, transform
 from ..progress import progress
 from ..sources import SourceFile
 from .base import Capabilities, Copied, FileCount, Plan, Stager, StagingError, Warehouse
@@ -295,7 +295,7 @@ class Postgres(Warehouse):
 
     def url(self) -> str:
         """`DATABASE_URL`, or the embedded server's (started when it is not running)."""
-        return self.settings.database_url or embedded.url(self.settings.pgdata)
+        return self.settings.database_url or embedded.url(self.settings.pgdata, port=self.settings.embedded_port)
 
     def connect(self):
         return db.connect_url(self.url(), statement_timeout_ms=self.settings.statement_timeout_ms)
@@ -338,6 +338,36 @@ class Postgres(Warehouse):
                     (f"ANALYZE {table}", (), "when the load changed a tenth of its rows or more" if first else None)]
         return out
 
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """DATABASE_URL's server, or the embedded one: on 127.0.0.1 at EMBEDDED_PORT when set (password
+        authentication), else on its socket (where the embedded server trusts its local users)."""
+        params = dict(psycopg2.extensions.parse_dsn(self.url()))
+        params.pop("password", None)
+        params["user"] = self.settings.reader_user
+        if not self.settings.database_url and self.settings.embedded_port:
+            params.update(host=embedded.TCP_HOST, port=str(self.settings.embedded_port))
+        if password:
+            params["password"] = password
+        return params
+
+    def keep_reader_password(self, password: str) -> str:
+        path = config.env_file()
+        new = not path.exists()
+        aws.write_env(path, {"READER_PASSWORD": password}, by="bin/reader")
+        if new and path.is_file():
+            path.chmod(0o600)  # a settings file made here is its owner's alone
+        return f"READER_PASSWORD in {path}"
+
+    def reader_password(self) -> str | None:
+        return self.settings.reader_password
+
+    def forget_reader_password(self) -> str:
+        path = config.env_file()
+        if path.is_file() and "READER_PASSWORD=" in path.read_text(encoding="utf-8"):
+            aws.write_env(path, {"READER_PASSWORD": ""}, by="bin/reader")
+            return f"READER_PASSWORD emptied in {path}"
+        return "no password kept"
+
     def stop(self) -> str:
         if self.settings.database_url:
             return "DATABASE_URL is set: there is no embedded server to stop"
@@ -347,5 +377,5 @@ class Postgres(Warehouse):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        password = db.password_of(self.settings.database_url)
-        return (password,) if password else ()
+        found = (db.password_of(self.settings.database_url), self.settings.reader_password)
+        return tuple(s for s in found if s)

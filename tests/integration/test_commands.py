@@ -159,7 +159,8 @@ def test_db_reset_drops_every_table_and_the_next_load_builds_them_again(env, con
     out = run_cli("db", env, "reset", "--yes").stdout
     assert "songplays" in out and "schema_history" in out
     with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        cur.execute("SELECT COUNT(*) FROM information_schema.tables "
+                    "WHERE table_schema IN ('public', 'etl', 'analytics')")
         assert cur.fetchone()[0] == 0
     conn.rollback()
     assert "songplays" in run_cli("load", env).stdout

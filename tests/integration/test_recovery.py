@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import ROOT, SAMPLE_FIGURES, run_cli, table_digest
+from conftest import ROOT, SAMPLE_FIGURES, run_cli, searching, table_digest
 
 from sparkify_dwh import embedded
 
@@ -53,8 +53,9 @@ def kill_uncleanly(pgdata: Path) -> int:
 
 
 def url_of(env) -> str:
-    """The server's URL, starting it if it is not running (it has no password)."""
-    return run_cli("db", env, "url").stdout.strip()
+    """The server's URL, starting it if it is not running (it has no password); the test's connections search
+    the loader's schemas."""
+    return searching(run_cli("db", env, "url").stdout.strip())
 
 
 def digests(env, tables=STAR) -> dict:

@@ -219,10 +219,12 @@ def test_no_secret_reaches_output_from_any_command(server, base, tmp_path):
         "bench": (env, ("--events", "200", "--songs", "5", "--only", "load", "--data", str(tmp_path / "bench{t}"),
                         "--results", str(tmp_path / "results{t}"))),
         "db": (redshift, ("psql",)),
+        "docs": (redshift, ()),
         "generate": (env, (str(out_dir) + "{t}", "--events", "50", "--songs", "5")),
         "load": (redshift, ()),
         "migrate": (redshift, ()),
         "provision": (redshift, ()),
+        "reader": (redshift, ("grant",)),
         "report": (redshift, ("--no-html",)),
         "stage": (redshift, ()),
         "status": (redshift, ()),
@@ -237,7 +239,7 @@ def test_no_secret_reaches_output_from_any_command(server, base, tmp_path):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda j: (f"{j[0]} TRACEBACK={j[1]['TRACEBACK']}", *run(j[0], j[1], *j[2])), jobs))
     by_name = {what: (code, out) for what, code, out in results}
-    for what in ("generate", "bench", "status", "provision", "load", "db", "backfill"):
+    for what in ("generate", "bench", "status", "provision", "load", "db", "backfill", "reader", "docs"):
         code, out = by_name[f"{what} TRACEBACK=0"]
         assert (code == 0) is (what in {"generate", "bench"}), (what, out)
     assert_no_leak(results)

@@ -18,7 +18,8 @@ from sparkify_dwh.config import load_settings
 
 pytestmark = pytest.mark.integration
 
-SCHEMA_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+SCHEMA_TABLES = ("SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                 "WHERE table_schema IN ('public', 'etl', 'analytics') ORDER BY 1")
 
 
 def everything(conn) -> str:
@@ -28,7 +29,7 @@ def everything(conn) -> str:
         tables = [t for (t,) in cur.fetchall()]
         out = []
         for table in tables:
-            cur.execute(f'SELECT COALESCE(STRING_AGG(t::TEXT, E\'\\n\'), \'\') FROM "{table}" AS t')
+            cur.execute(f'SELECT COALESCE(STRING_AGG(t::TEXT, E\'\\n\'), \'\') FROM {table} AS t')
             out.append(cur.fetchone()[0])
     conn.rollback()
     return "\n".join(out)

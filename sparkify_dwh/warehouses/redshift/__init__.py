@@ -182,7 +182,8 @@ class Redshift(Postgres):
     """Builds on the PostgreSQL warehouse (same driver, same SQL files in their Redshift rendering)."""
 
     name = "redshift"
-    caps = Capabilities(dialect="redshift", session_setup=connection.SESSION_SETUP)
+    # the reader's password as Redshift takes a hash of it: "'md5' || md5(password || user name)" (reader.py)
+    caps = Capabilities(dialect="redshift", session_setup=connection.SESSION_SETUP, password_hash="md5")
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
@@ -217,6 +218,31 @@ class Redshift(Postgres):
         p = connection.params(self.settings.redshift, password)
         dsn = " ".join(f"{k}={v}" for k, v in p.items() if k != "password")
         return [str(embedded.program("psql")), dsn], {"PGPASSWORD": password}
+
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """The warehouse's endpoint over TLS, as READER_USER."""
+        params = {k: str(v) for k, v in connection.params(self.settings.redshift, password or "").items()}
+        params["user"] = self.settings.reader_user
+        if not password:
+            params.pop("password")
+        return params
+
+    def _secrets(self):
+        return aws.client("secretsmanager", self.settings.redshift.region)
+
+    def keep_reader_password(self, password: str) -> str:
+        rs = self.settings.redshift
+        done = aws.put_reader_secret(self._secrets(), rs, self.settings.reader_user, password)
+        return f"the Secrets Manager secret {aws.reader_secret(rs)} ({done})"
+
+    def reader_password(self) -> str | None:
+        found = aws.get_reader_secret(self._secrets(), self.settings.redshift)
+        return found["password"] if found else None
+
+    def forget_reader_password(self) -> str:
+        said = []
+        aws.delete_reader_secret(self._secrets(), self.settings.redshift, said.append)
+        return said[0] if said else "no secret kept"
 
     def stop(self) -> str:
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
