@@ -105,11 +105,30 @@ def exists(cur, user: str) -> bool:
     return bool(cur.fetchone()[0])
 
 
+RESERVED = ("public", "rdsdb")  # PUBLIC is every user; rdsdb is Redshift's own (internal) user
+# pg_user holds usesuper on both warehouses (Redshift's PG_USER catalog view, PostgreSQL's pg_user view)
+SUPERUSER = "SELECT usesuper FROM pg_user WHERE usename = %s"
+
+
+def refuse_loader(cur, user: str) -> None:
+    """READER_USER must be a login of its own: never the loader's (a grant would give it a new password, and
+    every load after would fail), a superuser, or a name the warehouse keeps."""
+    cur.execute("SELECT current_user")
+    if user == cur.fetchone()[0] or user in RESERVED:
+        raise ValueError(f"READER_USER={user!r} is the loader's own login or a name the warehouse keeps: "
+                         "name a login of its own (the default is sparkify_reader)")
+    cur.execute(SUPERUSER, (user,))
+    found = cur.fetchone()
+    if found and found[0]:
+        raise ValueError(f"READER_USER={user!r} is a superuser: name a login of its own")
+
+
 def grant(conn, user: str, hashing: str) -> tuple[str, bool]:
     """Create READER_USER, or give it a new password; (the password, whether the user existed). Committed once
     every statement ran: a failure leaves the user as it was."""
     password = new_password()
     with db.transaction(conn) as cur:
+        refuse_loader(cur, user)
         existed = exists(cur, user)
         for statement, params in grant_statements(user, VERIFIERS[hashing](password, user), existed):
             cur.execute(statement, params)

@@ -15,7 +15,10 @@
 -- A crash halfway rolls the whole file back: the tables stay in public, and the next run moves them all.
 -- A view someone made on a table stops its DROP there (the error names it, and nothing is moved): drop the
 -- view, migrate, and make it again on analytics. On PostgreSQL a view follows its table.
--- The keys are informational on Redshift and enforced by none; make verify proves each on both warehouses.
+-- LIKE does not carry the keys (r_CREATE_TABLE_NEW.html: "Tables created with the LIKE option don't inherit
+-- primary and foreign key constraints"): each table's primary key is declared again on its copy (ALTER TABLE
+-- ... ADD table_constraint). The keys are informational on Redshift and enforced by none; make verify proves
+-- each on both warehouses.
 CREATE SCHEMA IF NOT EXISTS analytics;
 
 CREATE SCHEMA IF NOT EXISTS etl;
@@ -38,6 +41,7 @@ CREATE SCHEMA IF NOT EXISTS etl;
 -- postgres: ALTER TABLE public.load_files SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.load_files (LIKE public.load_files);
 -- redshift: INSERT INTO etl.load_files SELECT * FROM public.load_files;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.load_files ADD PRIMARY KEY (source_file);
 -- redshift: DROP TABLE public.load_files;
 
 -- postgres: ALTER TABLE public.load_errors SET SCHEMA etl;
@@ -53,6 +57,7 @@ CREATE SCHEMA IF NOT EXISTS etl;
 -- postgres: ALTER TABLE public.star_loads SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.star_loads (LIKE public.star_loads);
 -- redshift: INSERT INTO etl.star_loads SELECT * FROM public.star_loads;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.star_loads ADD PRIMARY KEY (load_id);
 -- redshift: DROP TABLE public.star_loads;
 
 -- postgres: ALTER TABLE public.removed_plays SET SCHEMA etl;
@@ -68,21 +73,25 @@ CREATE SCHEMA IF NOT EXISTS etl;
 -- postgres: ALTER TABLE public.user_last_plays SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.user_last_plays (LIKE public.user_last_plays);
 -- redshift: INSERT INTO etl.user_last_plays SELECT * FROM public.user_last_plays;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.user_last_plays ADD PRIMARY KEY (user_id);
 -- redshift: DROP TABLE public.user_last_plays;
 
 -- postgres: ALTER TABLE public.text_repairs SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.text_repairs (LIKE public.text_repairs);
 -- redshift: INSERT INTO etl.text_repairs SELECT * FROM public.text_repairs;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.text_repairs ADD PRIMARY KEY (original);
 -- redshift: DROP TABLE public.text_repairs;
 
 -- postgres: ALTER TABLE public.location_parts SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.location_parts (LIKE public.location_parts);
 -- redshift: INSERT INTO etl.location_parts SELECT * FROM public.location_parts;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.location_parts ADD PRIMARY KEY (location);
 -- redshift: DROP TABLE public.location_parts;
 
 -- postgres: ALTER TABLE public.user_agent_parts SET SCHEMA etl;
 -- redshift: CREATE TABLE etl.user_agent_parts (LIKE public.user_agent_parts);
 -- redshift: INSERT INTO etl.user_agent_parts SELECT * FROM public.user_agent_parts;  -- noqa: AM04
+-- redshift: ALTER TABLE etl.user_agent_parts ADD PRIMARY KEY (user_agent);
 -- redshift: DROP TABLE public.user_agent_parts;
 
 -- postgres: ALTER TABLE public.removed_sessions SET SCHEMA etl;
@@ -98,31 +107,37 @@ CREATE SCHEMA IF NOT EXISTS etl;
 -- postgres: ALTER TABLE public.songplays SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.songplays (LIKE public.songplays);
 -- redshift: INSERT INTO analytics.songplays SELECT * FROM public.songplays;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.songplays ADD PRIMARY KEY (songplay_id);
 -- redshift: DROP TABLE public.songplays;
 
 -- postgres: ALTER TABLE public.users SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.users (LIKE public.users);
 -- redshift: INSERT INTO analytics.users SELECT * FROM public.users;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.users ADD PRIMARY KEY (user_id);
 -- redshift: DROP TABLE public.users;
 
 -- postgres: ALTER TABLE public.songs SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.songs (LIKE public.songs);
 -- redshift: INSERT INTO analytics.songs SELECT * FROM public.songs;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.songs ADD PRIMARY KEY (song_id);
 -- redshift: DROP TABLE public.songs;
 
 -- postgres: ALTER TABLE public.artists SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.artists (LIKE public.artists);
 -- redshift: INSERT INTO analytics.artists SELECT * FROM public.artists;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.artists ADD PRIMARY KEY (artist_id);
 -- redshift: DROP TABLE public.artists;
 
 -- postgres: ALTER TABLE public.time SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.time (LIKE public.time);
 -- redshift: INSERT INTO analytics.time SELECT * FROM public.time;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.time ADD PRIMARY KEY (start_time);
 -- redshift: DROP TABLE public.time;
 
 -- postgres: ALTER TABLE public.user_levels SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.user_levels (LIKE public.user_levels);
 -- redshift: INSERT INTO analytics.user_levels SELECT * FROM public.user_levels;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.user_levels ADD PRIMARY KEY (user_id, valid_from);
 -- redshift: DROP TABLE public.user_levels;
 
 -- postgres: ALTER TABLE public.sessions SET SCHEMA analytics;
@@ -133,4 +148,5 @@ CREATE SCHEMA IF NOT EXISTS etl;
 -- postgres: ALTER TABLE public.page_events SET SCHEMA analytics;
 -- redshift: CREATE TABLE analytics.page_events (LIKE public.page_events);
 -- redshift: INSERT INTO analytics.page_events SELECT * FROM public.page_events;  -- noqa: AM04
+-- redshift: ALTER TABLE analytics.page_events ADD PRIMARY KEY (event_id);
 -- redshift: DROP TABLE public.page_events;

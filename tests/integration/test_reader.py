@@ -111,6 +111,23 @@ def test_a_bad_reader_name_is_refused_in_one_line(reader_env):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", ["loader", "public"])
+def test_the_loader_s_own_login_or_a_kept_name_is_refused_as_the_reader_and_left_as_it_was(name, reader_env, database):
+    with psycopg2.connect(database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user")
+        loader = cur.fetchone()[0]
+        cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (loader,))
+        before = cur.fetchone()
+    conn.close()
+    reader_env["READER_USER"] = loader if name == "loader" else name
+    proc = run_cli("reader", reader_env, "grant", check=False)
+    assert proc.returncode != 0 and "name a login of its own" in proc.stderr
+    with psycopg2.connect(database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (loader,))
+        assert cur.fetchone() == before  # the loader's password untouched
+    conn.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
