@@ -1,4 +1,5 @@
-"""The data dictionary: docs/data-dictionary.md and .html, and the Tables page's table (docs/tables.md), written by `make docs`.
+"""The data dictionary: docs/data-dictionary.md and .html, and the Tables page's table
+(docs/tables.md), written by `make docs`.
 
 Each star table with its grain (sql/tables.toml), its columns with their types and descriptions as the
 warehouse's catalog holds them (format_type, col_description: what a BI tool shows), its key, and the

@@ -20,7 +20,7 @@ from sparkify_dwh.config import load_settings
 
 pytestmark = pytest.mark.integration
 
-STAR = ("songplays", "users", "songs", "artists", "time", "user_levels")
+STAR = ("songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events")
 REFUSED = ("staging_events", "load_errors", "load_files", "staging_songs", "schema_history")
 
 
@@ -51,11 +51,13 @@ def assert_reads_the_star_only(conn):
         reads_etl = etl & set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", report.text, re.I))
         for statement in report.statements:
             if reads_etl:  # a question still asked of staging: refused to the reader like the rest of etl
-                with pytest.raises(psycopg2.errors.UndefinedTable):
-                    rows(conn, statement)
+                with pytest.raises(psycopg2.errors.UndefinedTable), conn.cursor() as cur:
+                    cur.execute(statement)
                 conn.rollback()
             else:
-                rows(conn, statement)
+                with conn.cursor() as cur:  # as the report runs it: no parameters (its LIKE '%-%' is text)
+                    cur.execute(statement)
+                conn.rollback()
                 ran += 1
     assert ran >= 8
 
@@ -211,7 +213,9 @@ def test_on_redshift_the_reader_gets_an_md5_verifier_and_its_password_lives_in_s
     password, existed = reader.grant(rs_conn, user, warehouse.caps.password_hash)
     assert not existed
     sent = [s for s in rs_conn.sent if user in s]
-    assert sent[1] == f"CREATE USER {user} PASSWORD '{reader.md5(password, user)}'" and password not in " ".join(sent)
+    created = [s for s in sent if s.startswith("CREATE USER")]
+    assert created == [f"CREATE USER {user} PASSWORD '{reader.md5(password, user)}'"]
+    assert password not in " ".join(rs_conn.sent)
     assert rows(conn, "SELECT rolpassword FROM pg_authid WHERE rolname = %s", user) == [(reader.md5(password, user),)]
     assert "created" in warehouse.keep_reader_password(password)
     assert warehouse.reader_password() == password

@@ -60,7 +60,7 @@ def test_the_move_names_every_table_of_the_earlier_files_and_sends_each_where_ta
 def test_every_star_table_and_column_is_described_in_the_catalog(conn):
     migrations.migrate(conn)
     star = {t.name for t in catalog.star()}
-    assert star == {"songplays", "users", "songs", "artists", "time", "user_levels"}
+    assert star == {"songplays", "users", "songs", "artists", "time", "user_levels", "sessions", "page_events"}
     described = rows(conn, "SELECT c.relname, a.attname, col_description(c.oid, a.attnum) FROM pg_attribute AS a "
                            "JOIN pg_class AS c ON a.attrelid = c.oid JOIN pg_namespace AS n ON c.relnamespace = n.oid "
                            "WHERE n.nspname = 'analytics' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped")
