@@ -279,3 +279,14 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
     if summary.rejected:
         print(f"\n{summary.rejected} records rejected (at most MAX_ERRORS allowed); "
               f"see them with: SELECT * FROM load_errors WHERE load_id = '{summary.load_id}'", file=out)
+
+
+def verified(settings: Settings, warehouse, results: list, code: int) -> None:
+    """After bin/verify: its checks in check_runs (under a run id of its own), and an alert per failed check
+    and warning."""
+    run = history.Run(new_load_id(), "verify", warehouse.name, staging.now(), staging.now(), exit_code=code,
+                      checks=results)
+    history.write(warehouse.connect, run, loads=False, say=_note)
+    if settings.alert_webhook_url:
+        alerts.send(settings.alert_webhook_url,
+                    alerts.for_checks(results, load_id=None, exit_code=code, what=f"verify {run.run_id}"), say=_note)

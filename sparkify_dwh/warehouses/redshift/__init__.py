@@ -70,7 +70,7 @@ class RedshiftStager(Stager):
             self.compacted[p.kind] = parts.compact(
                 p.kind, p.todo, p.source, self.target, self.slices, Path(self._workdir.name),
                 read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet,
-                fields=self.fields)
+                unknown=self.fields)
         if self.connect is not None and not self.role_proved and any(c.rows for c in self.compacted.values()):
             self._prove_role()
 
