@@ -4,9 +4,9 @@ any failure into its own 2, so a schedule calls the commands, never make).
 
   0   success
   1   a data check failed (the transform's gate, or verify), or a failure not named below
-  2   bad settings or usage
+  2   bad settings or usage (SONG_DATA and LOG_DATA overlapping included)
   3   more rejected records than MAX_ERRORS
-  4   a source could not be read: a file, after its retries; a source missing, empty or overlapping the other
+  4   a source could not be read: a file, after its retries; a source missing or empty
   75  transient: the warehouse was unreachable or lost mid-run, or a serialization failure; safe to retry
       (EX_TEMPFAIL of sysexits.h)
   130 interrupted
@@ -19,7 +19,7 @@ import argparse
 from . import db
 from .checks import GateFailed
 from .config import SettingsError
-from .sources import SourceError
+from .sources import Overlapping, SourceError
 from .staging import TooManyErrors
 
 OK, CHECK_FAILED, USAGE, TOO_MANY_REJECTS, SOURCE_UNREADABLE, TRANSIENT, INTERRUPTED = 0, 1, 2, 3, 4, 75, 130
@@ -44,7 +44,7 @@ def exit_code(err: BaseException | None) -> int:
         return err.code if isinstance(err.code, int) else USAGE
     if any(db.transient(e) for e in (err, err.__cause__, err.__context__) if e is not None):
         return TRANSIENT
-    if isinstance(err, SettingsError | argparse.ArgumentError):
+    if isinstance(err, SettingsError | Overlapping | argparse.ArgumentError):
         return USAGE
     if isinstance(err, TooManyErrors):
         return TOO_MANY_REJECTS

@@ -35,7 +35,7 @@ class LoadSummary:
     command: str = "load"
     started_at: str = ""
     attempts: int = 1
-    reached: bool = False  # whether an attempt connected to the warehouse (its history can be written)
+    reached: bool = False  # whether an attempt reached the warehouse and its schema (the history can be written)
     exit_code: int = 0
 
     @property
@@ -133,10 +133,10 @@ def _attempt(settings: Settings, warehouse, summary: LoadSummary, attempt: int, 
     with summary.step("prepare"):
         ensure_demo_data(settings, say)
         conn = warehouse.connect()
-    summary.reached = True
     try:
         with summary.step("migrate"):
             summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
+        summary.reached = True  # the history's tables are there
         with summary.step("stage"):
             summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say,
                                            reread=reread)
