@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 APPLICATION = "sparkify-dwh"
@@ -57,8 +58,8 @@ def transient(err: BaseException) -> bool:
     Redshift's error 1023). A statement timeout, a constraint, a syntax error or a refused login is not."""
     if isinstance(err, Unreachable):
         return True
-    if not isinstance(err, psycopg2.Error):
-        return False
+    if not isinstance(err, psycopg2.Error) or isinstance(err, psycopg2.errors.QueryCanceled):
+        return False  # a statement timeout (57014) would strike again
     code = getattr(err, "pgcode", None)
     if code in _TRANSIENT_STATES or (code or "").startswith("08"):
         return True

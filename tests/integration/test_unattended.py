@@ -103,6 +103,8 @@ def faulty(monkeypatch, admin_url: str, faults: list):
                         with admin.cursor() as cur:
                             cur.execute("SELECT pg_terminate_backend(%s, 5000)", (self.connection.get_backend_pid(),))
                         admin.close()
+                    elif kind == "57014":  # a statement timeout, as the server gives it
+                        super().execute("SET LOCAL statement_timeout = 1; SELECT pg_sleep(1)")
                     else:
                         super().execute("DO $$BEGIN RAISE EXCEPTION 'could not serialize access due to concurrent "
                                         "update' USING ERRCODE = 'serialization_failure'; END$$")
@@ -165,13 +167,17 @@ def test_retries_spent_fail_with_75_and_the_failed_run_is_in_the_history(setting
     conn.close()
 
 
-def test_a_failure_that_is_not_transient_is_not_retried(settings_for, tmp_path):
+def test_a_failure_that_is_not_transient_is_not_retried(settings_for, monkeypatch, pg_server, tmp_path):
     bad = tmp_path / "log_data"
     bad.mkdir()
     (bad / "day.json").write_text("{not json\n")
     with pytest.raises(Exception) as err:
         pipeline.load(settings_for(LOG_DATA=str(bad)), quiet=True, say=lambda *_: None)
     assert outcomes.exit_code(err.value) == 3 and settings_for.waits == []
+    faulty(monkeypatch, pg_server, [("INSERT INTO songplays", "57014")])
+    with pytest.raises(psycopg2.errors.QueryCanceled) as err:  # a statement timeout would strike again
+        pipeline.load(settings_for(), quiet=True, say=lambda *_: None)
+    assert outcomes.exit_code(err.value) == 1 and settings_for.waits == []
 
 
 def test_the_redshift_load_retries_a_dropped_connection_and_error_1023(rig, small_dataset, conn, capsys):  # noqa: F811
