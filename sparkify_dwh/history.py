@@ -96,9 +96,16 @@ CHECKS_OF = ("SELECT run_id, check_name, status, violations FROM check_runs WHER
 
 
 def latest(conn, limit: int = 10) -> tuple[list[tuple], list[tuple]]:
-    """The latest `limit` loads, newest first, and the checks that failed or warned in them."""
+    """The latest `limit` loads, newest first, and the checks that failed or warned in them (none, before the
+    first load made the tables)."""
+    import psycopg2.errors
+
     with conn.cursor() as cur:
-        cur.execute(LATEST, (limit,))
+        try:
+            cur.execute(LATEST, (limit,))
+        except psycopg2.errors.UndefinedTable:
+            conn.rollback()
+            return [], []
         runs = cur.fetchall()
         checks: list[tuple] = []
         if runs:
