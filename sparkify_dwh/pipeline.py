@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,6 +37,7 @@ class LoadSummary:
     attempts: int = 1
     reached: bool = False  # whether an attempt reached the warehouse and its schema (the history can be written)
     exit_code: int = 0
+    connection: object = field(default=None, repr=False)  # the last attempt's, kept for the history's write
 
     @property
     def unknown_fields(self) -> dict[str, tuple[int, int]]:
@@ -130,9 +131,10 @@ def _attempt(settings: Settings, warehouse, summary: LoadSummary, attempt: int, 
     """One attempt at the whole load, on a connection of its own."""
     summary.attempts = attempt
     summary.steps, summary.staged, summary.transform, summary.tables = [], [], [], {}
+    _close(summary)
     with summary.step("prepare"):
         ensure_demo_data(settings, say)
-        conn = warehouse.connect()
+        conn = summary.connection = warehouse.connect()
     try:
         with summary.step("migrate"):
             summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
@@ -149,8 +151,29 @@ def _attempt(settings: Settings, warehouse, summary: LoadSummary, attempt: int, 
         if build:  # after the counts, which it reuses
             with summary.step("maintain"):
                 summary.maintenance = warehouse.maintain(conn, summary.transform, say, summary.tables)
-    finally:
-        conn.close()
+    except BaseException:
+        if db.transient(sys.exc_info()[1]):  # the connection is not to be trusted: the next attempt makes its own
+            _close(summary)
+        raise
+
+
+def _close(summary: LoadSummary) -> None:
+    conn, summary.connection = summary.connection, None
+    if conn is not None:
+        with suppress(Exception):  # a connection already lost
+            conn.close()
+
+
+def _history_connection(warehouse, summary: LoadSummary):
+    """The load's own connection when it is still sound (its transaction ended), else a new one."""
+    conn, summary.connection = summary.connection, None
+    if conn is not None and not conn.closed:
+        try:
+            conn.rollback()
+            return conn
+        except Exception:  # noqa: BLE001 - lost after all
+            conn.close()
+    return warehouse.connect()
 
 
 def _note(message: str) -> None:
@@ -190,8 +213,11 @@ def finish(settings: Settings, warehouse, summary: LoadSummary, err: BaseExcepti
     """After the load, however it ended: its history (when it reached the warehouse), then its alerts."""
     summary.exit_code = outcomes.exit_code(err)
     hidden = (*warehouse.secrets, *db.secrets_of(settings.extra.get("DATABASE_URL"), settings.extra))
-    if summary.reached:
-        history.write(warehouse.connect, run_of(summary, err, hidden), say=_note)
+    try:
+        if summary.reached:
+            history.write(lambda: _history_connection(warehouse, summary), run_of(summary, err, hidden), say=_note)
+    finally:
+        _close(summary)
     if settings.alert_webhook_url:
         alerts.send(settings.alert_webhook_url, load_alerts(summary, err, hidden), say=_note)
 

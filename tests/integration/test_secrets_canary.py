@@ -20,7 +20,7 @@ from urllib.parse import quote
 import psycopg2
 import psycopg2.extensions
 import pytest
-from conftest import GOOD_EVENT, ROOT
+from conftest import GOOD_EVENT, GOOD_SONG, ROOT
 
 from sparkify_dwh import embedded
 
@@ -185,6 +185,8 @@ def test_no_secret_reaches_output_on_failure_in_any_form(server, base, tmp_path,
     bad = tmp_path / "bad" / "log_data"
     bad.mkdir(parents=True)
     (bad / "x.json").write_text('{"ts": "not a number"}\n' + json.dumps(GOOD_EVENT) + "\n")
+    (tmp_path / "bad" / "song_data").mkdir()
+    (tmp_path / "bad" / "song_data" / "s.json").write_text(json.dumps(GOOD_SONG))
     boundary = tmp_path / "boundary.py"
     boundary.write_text(BOUNDARY)
     wrong = {**base, **form(name, sockets, tmp_path, password=PASSWORD + "!")}
@@ -192,7 +194,7 @@ def test_no_secret_reaches_output_on_failure_in_any_form(server, base, tmp_path,
     for traceback in ("0", "1"):
         e = {**env, "TRACEBACK": traceback}
         cases += [
-            ("over MAX_ERRORS", "load", {**e, "LOG_DATA": str(bad)}, ()),
+            ("over MAX_ERRORS", "load", {**e, "LOG_DATA": str(bad), "SONG_DATA": str(bad.parent / "song_data")}, ()),
             ("missing source", "load", {**e, "LOG_DATA": str(tmp_path / "missing")}, ()),
             ("wrong password", "verify", {**wrong, "TRACEBACK": traceback}, ()),
             ("boundary, unexpected", str(boundary), e, ("unexpected",)),
