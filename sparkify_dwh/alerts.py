@@ -49,7 +49,8 @@ def post(url: str | None, body: dict, timeout: float = TIMEOUT, say=None) -> boo
         request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the user's URL)
+            # the socket's own timeout a second later than the wait below, which decides: "no answer"
+            with urllib.request.urlopen(request, timeout=timeout + 1) as response:  # noqa: S310 (the user's URL)
                 outcome.append("ok" if 200 <= response.status < 300 else f"HTTP {response.status}")
         except Exception as err:  # noqa: BLE001 (an alert never fails the load)
             code = getattr(err, "code", None)

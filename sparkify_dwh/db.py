@@ -70,6 +70,12 @@ def transient(err: BaseException) -> bool:
     return code is None and isinstance(err, psycopg2.OperationalError | psycopg2.InterfaceError)
 
 
+def transient_or_caused(err: BaseException) -> bool:
+    """`err` is transient, or was raised from one (`raise ... from err`; never an error it only replaced:
+    a refused login is wrapped `from None` around an OperationalError that carries no SQLSTATE)."""
+    return transient(err) or (err.__cause__ is not None and transient(err.__cause__))
+
+
 def mask(text: str, *secrets: str | None) -> str:
     """`text` with every password in a URL or DSN, and every given secret, replaced by `***`."""
     out = text

@@ -42,7 +42,7 @@ def exit_code(err: BaseException | None) -> int:
         return INTERRUPTED
     if isinstance(err, SystemExit):  # argparse's usage errors exit 2 themselves
         return err.code if isinstance(err.code, int) else USAGE
-    if any(db.transient(e) for e in (err, err.__cause__, err.__context__) if e is not None):
+    if db.transient_or_caused(err):
         return TRANSIENT
     if isinstance(err, SettingsError | Overlapping | argparse.ArgumentError):
         return USAGE

@@ -37,7 +37,7 @@ def call(settings: Settings, attempt: Callable[[int], T], *, secrets: tuple[str,
         try:
             return attempt(n)
         except Exception as err:
-            if n > len(pauses) or not any(db.transient(e) for e in (err, err.__cause__, err.__context__) if e):
+            if n > len(pauses) or not db.transient_or_caused(err):
                 raise
             if on_retry is not None:
                 on_retry(err)

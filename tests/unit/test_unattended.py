@@ -15,13 +15,14 @@ LOST = "server closed the connection unexpectedly\n\tThis probably means the ser
 ERROR_1023 = "1023\nDETAIL:  Serializable isolation violation on table - 100305, transactions forming the cycle"
 
 
-def _from(cause: BaseException, err: BaseException) -> BaseException:
-    """`err` raised while handling `cause` (`raise ... from None` keeps it as the context)."""
+def _from(cause: BaseException, err: BaseException, explicit: bool = True) -> BaseException:
+    """`err` raised while handling `cause`: `raise err from cause`, or `from None` (which keeps it as the
+    context only)."""
     try:
         try:
             raise cause
-        except BaseException:
-            raise err from None
+        except BaseException as caught:
+            raise err from (caught if explicit else None)
     except BaseException as raised:
         return raised
 
@@ -44,6 +45,9 @@ def _from(cause: BaseException, err: BaseException) -> BaseException:
     (psycopg2.errors.QueryCanceled("canceling statement due to statement timeout"), 1),
     (psycopg2.errors.UniqueViolation("duplicate key value violates unique constraint"), 1),
     (_from(psycopg2.OperationalError(LOST), StagingError("COPY into staging_events failed")), 75),
+    # a refused password: psycopg2's OperationalError carries no SQLSTATE, and the project's error replaced it
+    (_from(psycopg2.OperationalError("FATAL:  password authentication failed for user \"r\""),
+           db.DatabaseError("cannot connect to postgresql://r:***@h/db: password authentication failed"), False), 1),
     (_from(psycopg2.errors.SyntaxError("syntax error"), StagingError("COPY into staging_events failed")), 1),
     (KeyboardInterrupt(), 130),
 ])
