@@ -27,7 +27,7 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url
+.PHONY: help install lock load backfill stage transform migrate verify history report data bench test lint psql db-url
 .PHONY: db-stop db-reset clean provision teardown status acceptance image mutants docs-commands
 .PHONY: grant-reader revoke-reader psql-reader docs
 
@@ -77,8 +77,11 @@ backfill: $(INSTALLED) ## reload a window of days (UTC, both included): make bac
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify
 
-docs: $(INSTALLED) ## write docs/data-dictionary.md and .html and the README's Tables from the catalog and sql/tables.toml
+docs: $(INSTALLED) ## write docs/data-dictionary.md and .html and docs/tables.md's table from the catalog and sql/tables.toml
 	$(PY) bin/docs
+
+history: $(INSTALLED) ## print the latest loads (load_runs) and the checks that failed or warned in them (check_runs)
+	$(PY) bin/history
 
 report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them with charts to REPORT_OUT (report.html)
 	$(PY) bin/report

@@ -40,6 +40,12 @@ Hooks let a test make Redshift do what the documentation allows and the data alo
 `refuse(table, row) -> (column, code, message) | None`, `lose_rows` rows loaded silently fewer,
 `copy_error` a COPY of the parts' manifest that fails before loading and logs no error rows (an access
 error, say),
+`faults` a list (shared by every connection a test makes) of (pattern, kind): the first statement that
+matches a pattern (a regular expression) fails, and its entry is used up. kind "drop": the connection is
+lost, as when a node restarts or a NAT drops it (the server's session ends and the client raises
+OperationalError "server closed the connection unexpectedly", with no SQLSTATE); kind "1023": Redshift's
+serializable isolation error, "ERROR:1023 DETAIL: Serializable isolation violation on table in Redshift"
+(Troubleshooting serializable isolation errors), which cancels the transaction (it is left aborted);
 `late_errors` error rows that appear late: each read of sys_load_error_detail after a COPY sees the rows
 of one more of its parts than the read before (system views fill in per node, and no delay is
 documented), `role_not_ready` a list holding how many COPYs still fail because the IAM role cannot be
@@ -120,7 +126,8 @@ def _bucket_region(s3, uri: str) -> str:
 class EmulatedRedshift:
     def __init__(self, dsn: str, s3, *, refuse=None, lose_rows: int = 0, copy_error: str | None = None,
                  on_statement=None, sent: list | None = None, region: str = "us-west-2", serverless: bool = False,
-                 late_errors: bool = False, superuser: bool = False, privileges=(), role_not_ready: list | None = None):
+                 late_errors: bool = False, superuser: bool = False, privileges=(), role_not_ready: list | None = None,
+                 faults: list | None = None):
         self.pg = REAL_CONNECT(dsn)
         self.s3 = s3
         self.sent: list[str] = [] if sent is None else sent
@@ -134,6 +141,21 @@ class EmulatedRedshift:
         self.superuser, self.privileges = superuser, set(privileges)
         self.role_not_ready = role_not_ready
         self.on_statement = on_statement  # a test's callback(sql) before each statement
+        self.faults = faults  # [(pattern, "drop" | "1023")], used up as they strike
+
+    def fault(self, sql: str) -> None:
+        """Raise the first fault whose pattern `sql` matches, using it up."""
+        for n, (pattern, kind) in enumerate(self.faults or ()):
+            if re.search(pattern, sql):
+                del self.faults[n]
+                if kind == "drop":
+                    self.pg.close()
+                    raise psycopg2.OperationalError("server closed the connection unexpectedly\n\tThis probably "
+                                                    "means the server terminated abnormally\n\tbefore or while "
+                                                    "processing the request.")
+                self._abort()
+                raise psycopg2.InternalError("1023\nDETAIL:  Serializable isolation violation on table - 100305, "
+                                             "transactions forming the cycle are: 4521, 4522 (pid:17012)")
 
     # --- the DB-API surface the load uses ---
     def cursor(self):
@@ -323,6 +345,8 @@ class EmulatedCursor:
             raise NotRedshift(f"{found}: {sql[:200]}")
         if conn.on_statement:
             conn.on_statement(sql)
+        if conn.faults:
+            conn.fault(sql)
         self._rows = None
         if _COPY.match(sql):
             return conn.copy(sql)

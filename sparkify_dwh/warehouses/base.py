@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import db
-from ..records import Reject
+from ..records import Reject, UnknownFields
 from ..sources import SourceFile
 
 if TYPE_CHECKING:
@@ -96,7 +96,10 @@ class CopyRejected(RuntimeError):
 
 class Stager(ABC):
     """How one load's rows reach staging. Used as a context manager: leaving it, on any path,
-    removes whatever `prepare` made outside the database."""
+    removes whatever `prepare` made outside the database. `fields`, set by the load: where the parser
+    counts the fields it does not know (records.UnknownFields), passed to records.events and songs."""
+
+    fields: UnknownFields | None = None
 
     def prepare(self, plans: list[Plan]) -> None:  # noqa: B027 - nothing to prepare unless a warehouse needs it
         """Before the load lock: whatever needs no lock."""

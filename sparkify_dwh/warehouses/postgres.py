@@ -9,6 +9,7 @@ readers (PostgreSQL's readers never wait for writers).
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import itertools
 import queue
@@ -234,7 +235,7 @@ class PostgresStager(Stager):
         copied = Copied()
         if not plan.todo:
             return copied
-        _, parse = PARSERS[plan.kind]
+        parse = functools.partial(PARSERS[plan.kind][1], fields=self.fields)
         tick, close = progress(len(plan.todo), plan.kind, self.quiet)
         # From S3, many requests in flight hide each one's latency; from a local folder (the page
         # cache, mostly) one thread reading in order is fastest.

@@ -194,14 +194,14 @@ def test_a_public_cluster_admits_only_allowed_cidr(cli_env, aws, parameter_calls
 def test_the_whole_internet_is_refused(cli_env):
     cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="0.0.0.0/0", CLUSTER_IDENTIFIER=unique("sparkify-open"))
     proc = run_cli("provision", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a setting refused
     assert "ALLOWED_CIDR='0.0.0.0/0'" in proc.stderr and "never opened to the whole internet" in proc.stderr
 
 
 @pytest.mark.integration
 def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
     proc = run_cli("teardown", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # usage: it needs --yes without a terminal
     assert "CONFIRM=1" in proc.stderr
 
 
@@ -214,7 +214,7 @@ def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
 def test_a_refused_setting_is_refused_before_anything_is_made(cli_env, aws, values, setting):
     cli_env.update(CLUSTER_IDENTIFIER="sparkify-refused", **values)
     proc = run_cli("provision", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
     assert setting in line
     iam, ec2 = aws("iam"), aws("ec2")

@@ -106,7 +106,7 @@ def test_over_max_errors_the_run_fails_and_the_star_is_as_it_was(faulty, env, co
     root, _ = faulty
     env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"), MAX_ERRORS="7")
     proc = run_cli("load", env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "8 records rejected, over MAX_ERRORS=7" in proc.stderr
     assert "2018-11-01-events.json:2: malformed JSON" in proc.stderr  # the first errors, with file and line
     assert star(conn) == before

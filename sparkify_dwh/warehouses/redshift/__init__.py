@@ -69,7 +69,8 @@ class RedshiftStager(Stager):
             reader = self.read_client or (self.s3 if sources.is_s3(p.source) else None)
             self.compacted[p.kind] = parts.compact(
                 p.kind, p.todo, p.source, self.target, self.slices, Path(self._workdir.name),
-                read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet)
+                read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet,
+                unknown=self.fields)
         if self.connect is not None and not self.role_proved and any(c.rows for c in self.compacted.values()):
             self._prove_role()
 
@@ -122,6 +123,8 @@ class RedshiftStager(Stager):
         try:
             cur.execute(copy.stage_copy(plan.kind, self.target, left, statupdate))
         except psycopg2.Error as err:
+            if db.transient(err):  # the connection lost, error 1023: the load tries again (retry.py)
+                raise
             failed = StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}")
             conn = cur.connection
             try:
