@@ -109,7 +109,7 @@ def test_the_reader_reads_every_star_table_and_nothing_of_etl_and_its_password_i
 def test_a_bad_reader_name_is_refused_in_one_line(reader_env):
     reader_env["READER_USER"] = "Robert'); DROP TABLE songplays; --"
     proc = run_cli("reader", reader_env, "grant", check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().startswith("error: READER_USER=")
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error: READER_USER=")  # bad settings
     assert len(proc.stderr.strip().splitlines()) == 1
 
 

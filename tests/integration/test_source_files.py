@@ -26,7 +26,7 @@ def everything(conn, but: tuple[str, ...] = ()) -> str:
     """Every row of every table (`but` these), as text: what a secret must never be found in."""
     with conn.cursor() as cur:
         cur.execute(SCHEMA_TABLES)
-        tables = [t for (t,) in cur.fetchall() if t not in but]
+        tables = [t for (t,) in cur.fetchall() if t.split('.')[-1] not in but]
         out = []
         for table in tables:
             cur.execute(f'SELECT COALESCE(STRING_AGG(t::TEXT, E\'\\n\'), \'\') FROM {table} AS t')

@@ -193,12 +193,12 @@ def test_the_redshift_load_retries_a_dropped_connection_and_error_1023(rig, smal
     rig.load_postgres(small_dataset)
     same_everywhere(rig, conn)
     with REAL_CONNECT(rig.pg_url) as pg:
-        pg_runs = rows(pg, "SELECT * FROM load_runs")
+        pg_runs = rows(pg, "SELECT songplays_rows FROM load_runs")
         pg_columns = rows(pg, "SELECT column_name, data_type FROM information_schema.columns "
                               "WHERE table_name IN ('load_runs', 'check_runs') ORDER BY table_name, ordinal_position")
     pg.close()
     (redshift_run,) = rows(conn, "SELECT warehouse, status, exit_code, attempts, songplays_rows FROM load_runs")
-    assert redshift_run == ("redshift", "succeeded", 0, 3, pg_runs[0][-6])
+    assert redshift_run == ("redshift", "succeeded", 0, 3, pg_runs[0][0])
     # the same plain columns on both (the emulator's VARCHAR is a domain over bpchar: compared by name)
     names = rows(conn, "SELECT column_name FROM information_schema.columns WHERE table_name IN ('load_runs', "
                        "'check_runs') ORDER BY table_name, ordinal_position")
