@@ -8,6 +8,10 @@
 -- halfway leaves release 0.2's tables as they were, and the next migrate starts the file over.
 -- What changes: source_file is 2048 bytes wide; Redshift sort keys that serve the incremental transform
 -- (ts, song_id, load_id); on PostgreSQL byte-order collation of the text the SQL sorts, and BRIN indexes.
+-- PostgreSQL: the copies are logged tables from the start, whatever the tables' comments below say of
+-- release 0.2 (240_staging_logged.sql, which makes 0.2's unlogged tables logged, finds them so): a crash
+-- after this file commits, before 240 does, must not empty staging, whose rows of files gone from the
+-- source no load could bring back.
 -- songplays is made again, empty: 0.3 keys a play by the MD5 of its key (0.2: a number), and the first
 -- transform rebuilds the star from staging (star_loads, which 210 adds, starts empty). No source is
 -- read again.
@@ -55,7 +59,6 @@ CREATE TABLE staging_events (
 -- redshift: DISTSTYLE EVEN SORTKEY (ts)
 ;
 
--- postgres: ALTER TABLE staging_events SET UNLOGGED;
 -- postgres: ALTER TABLE staging_events ALTER COLUMN user_id TYPE VARCHAR(64) COLLATE "C";
 -- postgres: ALTER TABLE staging_events ALTER COLUMN source_file TYPE VARCHAR(2048) COLLATE "C";
 -- postgres: ALTER TABLE staging_events ALTER COLUMN song TYPE VARCHAR(1024) COLLATE "C";
@@ -139,7 +142,6 @@ CREATE TABLE staging_songs (
 -- redshift: DISTSTYLE ALL SORTKEY (song_id)
 ;
 
--- postgres: ALTER TABLE staging_songs SET UNLOGGED;
 -- postgres: ALTER TABLE staging_songs ALTER COLUMN source_file TYPE VARCHAR(2048) COLLATE "C";
 -- postgres: ALTER TABLE staging_songs ALTER COLUMN song_id TYPE VARCHAR(64) COLLATE "C";
 
@@ -200,7 +202,6 @@ CREATE TABLE load_files (
 -- redshift: DISTSTYLE ALL SORTKEY (load_id)
 ;
 
--- postgres: ALTER TABLE load_files SET UNLOGGED;
 
 INSERT INTO load_files (
     source_file,
@@ -247,7 +248,6 @@ CREATE TABLE load_errors (
 -- redshift: DISTSTYLE EVEN SORTKEY (load_id)
 ;
 
--- postgres: ALTER TABLE load_errors SET UNLOGGED;
 
 INSERT INTO load_errors (
     load_id,
