@@ -19,7 +19,7 @@ def described(conn):
     return docs.read(conn)
 
 
-def test_the_committed_dictionary_and_readme_tables_are_what_make_docs_writes(described):
+def test_the_committed_dictionary_and_tables_page_are_what_make_docs_writes(described):
     assert (ROOT / docs.DICTIONARY_MD).read_text(encoding="utf-8") == docs.markdown(described), "run make docs"
     assert (ROOT / docs.DICTIONARY_HTML).read_text(encoding="utf-8") == docs.page(described), "run make docs"
     readme = (ROOT / docs.TABLES_PAGE).read_text(encoding="utf-8")
