@@ -28,8 +28,9 @@ ENGINE ?= $(shell for e in docker podman buildah; do command -v $$e >/dev/null 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lock load backfill stage transform migrate verify report data bench test lint psql db-url
-.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants
+.PHONY: help install lock load backfill stage transform migrate verify history report data bench test lint psql db-url
+.PHONY: db-stop db-reset clean provision teardown status acceptance image mutants docs-commands
+.PHONY: grant-reader revoke-reader psql-reader docs
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +78,12 @@ backfill: $(INSTALLED) ## reload a window of days (UTC, both included): make bac
 verify: $(INSTALLED) ## run the data checks (sql/checks/); fails when any fails
 	$(PY) bin/verify
 
+docs: $(INSTALLED) ## write docs/data-dictionary.md and .html and docs/tables.md's table from the catalog and sql/tables.toml
+	$(PY) bin/docs
+
+history: $(INSTALLED) ## print the latest loads (load_runs) and the checks that failed or warned in them (check_runs)
+	$(PY) bin/history
+
 report: $(INSTALLED) ## print the answers (sql/reports/) as tables; write them with charts to REPORT_OUT (report.html)
 	$(PY) bin/report
 
@@ -100,8 +107,20 @@ lint: $(INSTALLED) ## lint every SQL file as each dialect runs it (postgres, red
 	  echo "sql/ as $$dialect runs it:"; (cd "$$tmp/$$dialect" && $(CURDIR)/$(BIN)/sqlfluff lint --config $(CURDIR)/pyproject.toml --dialect $$dialect .); done
 	$(BIN)/ruff check sparkify_dwh bin tests
 
+docs-commands: $(INSTALLED) ## regenerate each command's --help in docs/commands.md from the commands themselves (cog)
+	$(BIN)/cog -r docs/commands.md
+
 psql: $(INSTALLED) ## open psql on the current warehouse (WAREHOUSE=redshift: over TLS); the password in PGPASSWORD, never in argv
 	$(PY) bin/db psql
+
+psql-reader: $(INSTALLED) ## open psql as the analysts' read-only login (make grant-reader first)
+	$(PY) bin/db psql --reader
+
+grant-reader: $(INSTALLED) ## create the analysts' read-only login READER_USER (again: a new password); kept, never printed
+	$(PY) bin/reader grant
+
+revoke-reader: $(INSTALLED) ## drop the analysts' read-only login and forget its password
+	$(PY) bin/reader revoke
 
 db-url: $(INSTALLED) ## print the current database URL (password masked)
 	$(PY) bin/db url

@@ -49,7 +49,8 @@ def post(url: str | None, body: dict, timeout: float = TIMEOUT, say=None) -> boo
         request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the user's URL)
+            # the socket's own timeout a second later than the wait below, which decides: "no answer"
+            with urllib.request.urlopen(request, timeout=timeout + 1) as response:  # noqa: S310 (the user's URL)
                 outcome.append("ok" if 200 <= response.status < 300 else f"HTTP {response.status}")
         except Exception as err:  # noqa: BLE001 (an alert never fails the load)
             code = getattr(err, "code", None)
@@ -62,3 +63,44 @@ def post(url: str | None, body: dict, timeout: float = TIMEOUT, say=None) -> boo
     if result != "ok" and say is not None:
         say(f"alert not sent to ALERT_WEBHOOK_URL ({result})")
     return result == "ok"
+
+
+def send(url: str | None, bodies: list[dict], timeout: float = TIMEOUT, say=None) -> int:
+    """Post each of `bodies` within one `timeout` for them all: a webhook that stops answering costs the
+    run at most that, once. Returns how many were sent."""
+    import time
+
+    if not url or not bodies:
+        return 0
+    deadline = time.monotonic() + timeout
+    sent = 0
+    for n, body in enumerate(bodies):
+        left = deadline - time.monotonic()
+        if left <= 0 or not post(url, body, timeout=left, say=say):
+            if say is not None and len(bodies) - n - 1 > 0:
+                say(f"{len(bodies) - n - 1} more alerts not sent")
+            break
+        sent += 1
+    return sent
+
+
+def for_checks(results, *, load_id: str | None, exit_code: int, what: str) -> list[dict]:
+    """A message per check that failed ("check failed") and per warning ("warning"): its name and how many
+    rows break it, never the rows. `what`: the run (load, verify)."""
+    out = []
+    for r in results:
+        if r.passed:
+            continue
+        event = "check failed" if r.blocking else "warning"
+        out.append(message(event, load_id=load_id, exit_code=exit_code, check=r.name, violations=r.failures,
+                           detail=f"{what}: {r.title}"))
+    return out
+
+
+def for_unknown_fields(unknown: dict[str, tuple[int, int]], *, load_id: str | None, exit_code: int) -> list[dict]:
+    """A warning naming the fields the records held that the loader does not know, with their counts."""
+    if not unknown:
+        return []
+    names = ", ".join(f"{name} ({records} records, {files} files)" for name, (records, files) in unknown.items())
+    return [message("warning", load_id=load_id, exit_code=exit_code, detail=f"load: new fields in the records: {names}",
+                    counts={"new fields": len(unknown)})]

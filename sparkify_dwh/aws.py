@@ -463,7 +463,55 @@ def teardown_cluster(redshift, rs: RedshiftSettings, say, poll: float = 20) -> N
     delete_parameter_group(redshift, rs.parameter_group, say)
 
 
-def write_env(path, values: dict[str, str]) -> None:
+def reader_secret(rs) -> str:
+    """The Secrets Manager secret of the project's own that keeps the reader's password on AWS."""
+    return f"{rs.name}-reader"
+
+
+def put_reader_secret(secrets, rs, user: str, password: str) -> str:
+    """Create the reader's secret, or store a new version of it (a rotation); what was done. The value is the
+    shape Secrets Manager gives Redshift credentials (username, password, engine, host, port, dbname)."""
+    from botocore.exceptions import ClientError
+
+    value = json.dumps({"username": user, "password": password, "engine": "redshift", "host": rs.host,
+                        "port": rs.db_port, "dbname": rs.db_name})
+    name = reader_secret(rs)
+    try:
+        secrets.create_secret(Name=name, SecretString=value, Tags=TAGS,
+                              Description=f"the password of {user}, the read-only login of {rs.name}")
+        return "created"
+    except ClientError as err:
+        if _code(err) != "ResourceExistsException":
+            raise
+    secrets.put_secret_value(SecretId=name, SecretString=value)
+    return "updated"
+
+
+def get_reader_secret(secrets, rs) -> dict | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return json.loads(secrets.get_secret_value(SecretId=reader_secret(rs))["SecretString"])
+    except ClientError as err:
+        if _code(err) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def delete_reader_secret(secrets, rs, say=print) -> None:
+    """Delete the reader's secret now (no recovery window: teardown leaves nothing billed); absent is fine."""
+    from botocore.exceptions import ClientError
+
+    name = reader_secret(rs)
+    try:
+        secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        say(f"secret    {name}: deleted")
+    except ClientError as err:
+        if _code(err) != "ResourceNotFoundException":
+            raise
+
+
+def write_env(path, values: dict[str, str], by: str = "bin/provision") -> None:
     """Set `values` in the settings file: replace their lines, append the missing ones, keep the rest."""
     from pathlib import Path
 
@@ -480,6 +528,6 @@ def write_env(path, values: dict[str, str]) -> None:
     if todo and out and out[-1].strip():
         out.append("")
     if todo:
-        out.append("# written by bin/provision")
+        out.append(f"# written by {by}")
     out.extend(f"{key}={value}" for key, value in todo.items())
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

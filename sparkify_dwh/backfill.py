@@ -81,4 +81,4 @@ def run(settings: Settings, win: Window, *, say=print) -> pipeline.LoadSummary:
     say(f"backfill {win.describe()}: {len(win.files)} log files to read again")
     for name in win.gone:
         say(f"  kept as staged, no longer in the source: {name}")
-    return pipeline.load(settings, say=say, reread=frozenset(win.files))
+    return pipeline.load(settings, say=say, reread=frozenset(win.files), command="backfill")

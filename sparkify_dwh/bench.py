@@ -413,12 +413,26 @@ def duckdb_statements(song_data: str, log_data: str) -> list[str]:
         f"ROW_NUMBER() OVER (PARTITION BY filename) AS source_line, '{LOAD_ID}' AS load_id "
         f"FROM read_json({log_glob}, format = 'newline_delimited', columns = {event_columns}, filename = true)",
     ]
-    # the ledger and the star's tables, without PostgreSQL's physical design (indexes, unlogged, collations)
+    # the ledger and the star's tables as a new warehouse ends up with them, without PostgreSQL's physical
+    # design (indexes, unlogged, collations): each table's last definition (155 makes some again in a new
+    # layout), then what the later files add; the files that move an existing warehouse's rows (155 into
+    # the new layout, 400 into its schemas) are left out, as DuckDB starts empty
+    moves = {"layout_0_3", "schemas"}
+    created: dict[str, str] = {}
+    later: list[str] = []
     for f in sqlfiles.files("schema", sqlfiles.SHARED):
-        if f.name == "load_files" or f.number >= 100:
-            out += [s for s in f.statements if " ADD COLUMN " in s.upper()
-                    or not s.upper().startswith(("ALTER TABLE", "CREATE INDEX"))]
-    return out
+        if not (f.name == "load_files" or f.number >= 100):
+            continue
+        for s in f.statements:
+            code = "\n".join(line for line in s.splitlines() if not line.lstrip().startswith("--")).strip()
+            words = code.upper().split()
+            if words[:2] == ["CREATE", "TABLE"]:
+                if words[2].lower() not in ("staging_events", "staging_songs"):  # DuckDB's own, above
+                    created[words[2].lower()] = s
+            elif f.name not in moves and (" ADD COLUMN " in code.upper()
+                                          or not code.upper().startswith(("ALTER TABLE", "CREATE INDEX"))):
+                later.append(s)
+    return out + list(created.values()) + later
 
 
 def duckdb_transform(con) -> None:

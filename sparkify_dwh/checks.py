@@ -39,14 +39,14 @@ class GateFailed(RuntimeError):
     """A check failed inside the transform's transaction: it was rolled back and the star is as it was.
     `failed` holds each failing check's result (its name, title and first violating rows)."""
 
-    def __init__(self, failed: list[CheckResult]):
+    def __init__(self, failed: list[CheckResult], results: list[CheckResult] | None = None):
         from tabulate import tabulate
 
-        self.failed = failed
+        self.failed, self.results = failed, list(results if results is not None else failed)
         names = ", ".join(r.name for r in failed)
         lines = [f"check{'s' if len(failed) > 1 else ''} failed before publishing: {names}. The transform was rolled "
                  "back and the star is as it was; staging keeps this load. Fix or remove the offending source file "
-                 "and load again (see the README, What a load guarantees)"]
+                 "and load again (see docs/guarantees.md, When a check fails)"]
         for r in failed:
             lines.append(f"{r.name} ({r.title}): {r.failures} failing rows, the first:")
             lines += ["  " + line for line in tabulate(r.sample, headers=r.columns).splitlines()]
@@ -169,6 +169,8 @@ def _run_one(cur, check: Check, statement: str) -> CheckResult:
     try:
         cur.execute(statement)
     except psycopg2.Error as err:  # a check that cannot run proves nothing: the load stops, naming it
+        if db.transient(err):  # unless the connection was lost: the run tries again
+            raise
         raise db.DatabaseError(f"the check {check.name} could not run: {db.mask(str(err).strip())}") from None
     rows = cur.fetchall()
     columns = tuple(d[0] for d in cur.description)

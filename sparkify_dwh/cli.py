@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from . import db, embedded
+from . import db, embedded, outcomes
 from .aws import AwsError
 from .checks import GateFailed, StagingLost
 from .config import Settings, SettingsError, defaults, load_settings
@@ -31,7 +31,8 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 
 def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False) -> None:
-    """Run a command: failures print one masked line to stderr and exit 1 (130 when interrupted).
+    """Run a command: failures print one masked line to stderr and exit with the code outcomes.exit_code
+    gives them (2 bad settings, 3 over MAX_ERRORS, 4 a source unreadable, 75 transient, 1 the rest).
     `--help` works whatever the settings say; `writes_env_file`: the command creates ENV_FILE if missing."""
     settings = None
     try:
@@ -42,19 +43,19 @@ def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False
         _fail(str(err), settings)
         for r in err.sample:
             print(db.mask(f"  {r.source}:{r.line_number}: {r.reason}", *secrets(settings)), file=sys.stderr)
-        code = 1
+        code = outcomes.exit_code(err)
     except KNOWN as err:
         _fail(str(err), settings)
-        code = 1
-    except KeyboardInterrupt:
+        code = outcomes.exit_code(err)
+    except KeyboardInterrupt as err:
         _fail("interrupted", settings)
-        code = 130
+        code = outcomes.exit_code(err)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
     except Exception as err:  # a database error mid-statement, an S3 failure: one line, masked
         _fail(f"{type(err).__name__}: {err}", settings)
-        code = 1
+        code = outcomes.exit_code(err)
     sys.exit(code or 0)
 
 

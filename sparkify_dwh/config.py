@@ -173,6 +173,13 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict, repr=False)
     report_out: Path = ROOT / "report.html"
     follow_symlinks: bool = False  # FOLLOW_SYMLINKS: links in a local source that lead outside it are read
+    reader_user: str = "sparkify_reader"  # READER_USER: the analysts' read-only login (make grant-reader)
+    reader_password: str | None = field(default=None, repr=False)  # READER_PASSWORD: its password, kept in .env
+    embedded_port: int | None = None  # EMBEDDED_PORT: the embedded server also listens on 127.0.0.1 at this port
+    retries: int = 2  # RETRIES: how many times a run tries again after a transient warehouse failure
+    retry_wait: float = 5.0  # RETRY_WAIT: seconds before the first retry, doubling for each next one
+    alert_webhook_url: str | None = field(default=None, repr=False)  # ALERT_WEBHOOK_URL: holds a token
+    unknown_fields: str = "warn"  # UNKNOWN_FIELDS: ignore, warn or fail
 
     def source(self, kind: str) -> str:
         """Where the records of `kind` ("songs" or "events") are read from."""
@@ -189,6 +196,8 @@ class Settings:
 
 
 WAREHOUSES = ("postgres", "redshift")
+UNKNOWN_FIELDS = ("ignore", "warn", "fail")
+MAX_RETRIES = 10
 MAX_READ_WORKERS = 256  # threads, each with a connection to S3
 
 
@@ -214,6 +223,9 @@ def _settings(values: dict[str, str]) -> Settings:
         raise SettingsError(f"WAREHOUSE={warehouse!r}: expected postgres or redshift (see {ENV_EXAMPLE})")
     demo_dir = Path(_text(values, "DEMO_DIR") or ROOT / "data" / "demo")
     timeout = _seconds(values, "STATEMENT_TIMEOUT", "1h", "0 (no limit), 90s, 30m or 2h")
+    unknown = _text(values, "UNKNOWN_FIELDS", "warn").lower()
+    if unknown not in UNKNOWN_FIELDS:
+        raise SettingsError(f"UNKNOWN_FIELDS={unknown!r}: expected ignore, warn or fail (see {ENV_EXAMPLE})")
     return Settings(
         database_url=_database_url(values),
         song_data=_text(values, "SONG_DATA") or str(demo_dir / "song_data"),
@@ -234,7 +246,31 @@ def _settings(values: dict[str, str]) -> Settings:
         extra=values,
         report_out=Path(_text(values, "REPORT_OUT") or ROOT / "report.html"),
         follow_symlinks=_flag(values, "FOLLOW_SYMLINKS"),
+        reader_user=_reader_user(values),
+        reader_password=_text(values, "READER_PASSWORD") or None,
+        embedded_port=_int(values, "EMBEDDED_PORT", 0, low=0, high=65535) or None,
+        retries=_int(values, "RETRIES", 2, low=0, high=MAX_RETRIES),
+        retry_wait=_seconds(values, "RETRY_WAIT", "5s", "0, 500ms, 5s or 1m"),
+        alert_webhook_url=_webhook(values),
+        unknown_fields=unknown,
     )
+
+
+def _reader_user(values: dict[str, str]) -> str:
+    name = _text(values, "READER_USER", "sparkify_reader")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SettingsError(f"READER_USER={name!r}: expected a lower-case name of letters, digits and _, at most 63 "
+                            f"(see {ENV_EXAMPLE})")
+    return name
+
+
+def _webhook(values: dict[str, str]) -> str | None:
+    """ALERT_WEBHOOK_URL: an http(s) URL; the message never repeats it (its path holds the webhook's token)."""
+    url = _text(values, "ALERT_WEBHOOK_URL")
+    if url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url, re.IGNORECASE):
+        raise SettingsError("ALERT_WEBHOOK_URL is not an http:// or https:// URL (not repeated here: it holds a "
+                            f"token) (see {ENV_EXAMPLE})")
+    return url or None
 
 
 # --- Redshift -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 APPLICATION = "sparkify-dwh"
@@ -23,11 +24,57 @@ _URL = re.compile(r"(postgres(?:ql)?://)(.*)", re.IGNORECASE | re.DOTALL)
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _PLAIN = re.compile(r"[A-Za-z0-9_./:+@-]+")
 # Settings that hold a secret besides the database password: masked in every message
-SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_SETTINGS = ("DB_PASSWORD", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "READER_PASSWORD",
+                   "ALERT_WEBHOOK_URL")
 
 
 class DatabaseError(RuntimeError):
     """A connection or statement failed; the message is safe to print (no secrets)."""
+
+
+class Unreachable(DatabaseError):
+    """The warehouse did not answer (refused, timed out, starting up, shutting down, out of connection slots):
+    a later attempt may succeed. A refused password or a database that does not exist is not this."""
+
+
+# What libpq says when a server cannot be reached for now, as opposed to one that answered "no"
+_UNREACHABLE = re.compile(
+    r"connection refused|timeout expired|timed out|temporary failure in name resolution|no route to host|"
+    r"network is unreachable|connection reset|server closed the connection|could not receive data|"
+    r"could not send data|the database system is (starting up|shutting down|in recovery mode)|too many clients|"
+    r"remaining connection slots|ssl syscall error|eof detected", re.IGNORECASE)
+# SQLSTATEs of a failure a new attempt may not meet: serialization_failure, deadlock_detected, the connection
+# exceptions (class 08) and an operator's intervention (admin_shutdown, crash_shutdown, cannot_connect_now)
+_TRANSIENT_STATES = {"40001", "40P01", "57P01", "57P02", "57P03"}
+# Redshift's serializable isolation error: "ERROR: 1023 DETAIL: Serializable isolation violation on table ..."
+# "To address a serializable isolation error, you can try the following methods: Retry the canceled transaction"
+# (https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation-serializable-isolation-troubleshooting.html).
+# It is told by its number and words: the page gives it no SQLSTATE.
+_REDSHIFT_SERIALIZATION = re.compile(r"^\s*(ERROR:\s*)?1023\b|serializable isolation violation", re.IGNORECASE)
+
+
+def transient(err: BaseException) -> bool:
+    """Whether `err` is a failure that a new attempt on a new connection may not meet: the warehouse was
+    unreachable, the connection was lost mid-run, or a serialization failure (PostgreSQL's SQLSTATE 40001,
+    Redshift's error 1023). A statement timeout, a constraint, a syntax error or a refused login is not."""
+    if isinstance(err, Unreachable):
+        return True
+    if not isinstance(err, psycopg2.Error) or isinstance(err, psycopg2.errors.QueryCanceled):
+        return False  # a statement timeout (57014) would strike again
+    code = getattr(err, "pgcode", None)
+    if code in _TRANSIENT_STATES or (code or "").startswith("08"):
+        return True
+    if _REDSHIFT_SERIALIZATION.search(str(err)):
+        return True
+    # a connection lost on the client's side carries no SQLSTATE: psycopg2 raises OperationalError (the server
+    # closed it) or InterfaceError (it was closed already)
+    return code is None and isinstance(err, psycopg2.OperationalError | psycopg2.InterfaceError)
+
+
+def transient_or_caused(err: BaseException) -> bool:
+    """`err` is transient, or was raised from one (`raise ... from err`; never an error it only replaced:
+    a refused login is wrapped `from None` around an OperationalError that carries no SQLSTATE)."""
+    return transient(err) or (err.__cause__ is not None and transient(err.__cause__))
 
 
 def mask(text: str, *secrets: str | None) -> str:
@@ -135,6 +182,11 @@ def _safe_normalized(conninfo: str) -> str:
         return conninfo
 
 
+def quoted(value: str) -> str:
+    """A value in a key=value connection string, quoted when it must be."""
+    return _quoted(value)
+
+
 def _quoted(value: str) -> str:
     """A value in a key=value connection string."""
     if value and _PLAIN.fullmatch(value):
@@ -171,17 +223,42 @@ def without_password(conninfo: str) -> tuple[str, str | None]:
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 30, "keepalives_count": 4}
 
 
+# The star is analytics, the loader's tables etl (sql/schema/400_schemas.sql). Every connection searches etl,
+# analytics, then public, so the SQL names tables unqualified and an unqualified CREATE TABLE lands in etl. Only
+# the schemas that exist are named: Redshift's search_path is "a comma-separated list of existing schema names"
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_search_path.html); before the move there are none.
+LOADER_SCHEMA, STAR_SCHEMA = "etl", "analytics"
+SCHEMAS = (LOADER_SCHEMA, STAR_SCHEMA)
+EXISTING_SCHEMAS = "SELECT nspname FROM pg_namespace WHERE nspname IN ('etl', 'analytics')"
+
+
+def search_path(existing) -> str:
+    """The SET statement for the schemas of SCHEMAS that exist, then public."""
+    found = set(existing)
+    return "SET search_path TO " + ", ".join([s for s in SCHEMAS if s in found] + ["public"])
+
+
+def use_schemas(cur) -> str:
+    """Set the connection's search_path to the project's schemas that exist, then public; the statement sent."""
+    cur.execute(EXISTING_SCHEMAS)
+    statement = search_path(row[0] for row in cur.fetchall())
+    cur.execute(statement)
+    return statement
+
+
 def connect(where: str, *, secrets: Sequence[str | None] = (), statement_timeout_ms: int = 0, dsn: str | None = None,
             **params) -> psycopg2.extensions.connection:
     """A connection with keepalives and the statement timeout set; `where` names it in messages."""
     try:
         conn = psycopg2.connect(dsn, application_name=APPLICATION, connect_timeout=15, **KEEPALIVES, **params)
     except psycopg2.Error as err:
-        raise DatabaseError(f"cannot connect to {where}: {mask(str(err).strip(), *secrets)}") from None
+        kind = Unreachable if _UNREACHABLE.search(str(err)) else DatabaseError
+        raise kind(f"cannot connect to {where}: {mask(str(err).strip(), *secrets)}") from None
     try:
         with conn.cursor() as cur:
             # milliseconds on both warehouses; 0 means no limit
             cur.execute("SET statement_timeout TO %s", (int(statement_timeout_ms),))
+            use_schemas(cur)
         conn.commit()
     except BaseException:
         conn.close()

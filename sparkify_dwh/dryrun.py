@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from . import checks, db, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
+from . import catalog, checks, db, history, lock, migrations, pipeline, sqlfiles, staging, transform, warehouses
 from .config import Settings
 from .records import Reject
 from .sources import SourceFile
@@ -69,18 +69,35 @@ def print_load(settings: Settings, out=None) -> None:
     run.comment(f"{warehouse.name} load, dry run: {warehouse.describe()}")
     run.comment("Nothing is connected to or written; every source file is taken as new.\n")
     run("SET statement_timeout TO %s", (settings.statement_timeout_ms,), note="each connection: milliseconds, 0 = none")
+    run(db.EXISTING_SCHEMAS, note="each connection: search the project's schemas that exist, then public")
+    run(db.search_path(db.SCHEMAS))
     for statement in warehouse.caps.session_setup:
         run(statement)
 
+    run(migrations.HISTORY_MOVED, note="schema: where schema_history is (etl, or public before the move)")
+    run(migrations.FLAT, note="before the move")
     run(migrations.HISTORY_DDL.strip(), note="schema: files not yet in schema_history, each in its transaction")
     run(migrations.PENDING)
     for f in sqlfiles.files("schema", dialect):
-        run(migrations.LOCK, note=f"{f.path.name}: applied once")
+        run(migrations.HISTORY_MOVED, note=f"{f.path.name}: applied once")
+        run(migrations.FLAT if f.number < migrations.MOVED else db.search_path(db.SCHEMAS),
+            note="in public before the move" if f.number < migrations.MOVED else None)
+        run(migrations.LOCK)
         run(migrations.APPLIED, (f.number,))
         for statement in f.statements:
             run(statement)
+        run(db.EXISTING_SCHEMAS)
+        run(db.search_path(db.SCHEMAS))
         run(migrations.RECORD, (f.number, f.name, f.checksum[:12] + "...", "<now>"))
         run("COMMIT")
+    run(catalog.TABLE_COMMENTS, note="descriptions: each table's and star column's, where the catalog's differs "
+                                     "from sql/tables.toml's, in one transaction")
+    run(catalog.COLUMN_COMMENTS)
+    for t in catalog.tables().values():
+        run(f"COMMENT ON TABLE {t.qualified} IS %s", (t.description,))
+        for column, text in t.columns.items():
+            run(f"COMMENT ON COLUMN {t.qualified}.{column} IS %s", (text,))
+    run("COMMIT")
 
     plans = [_plan(kind, settings) for kind in staging.TABLES]
     for p in plans:
@@ -146,4 +163,11 @@ def print_load(settings: Settings, out=None) -> None:
         run(f"SELECT COUNT(*) FROM {table}")
     for statement, params, when in warehouse.maintenance_statements():
         run(statement, params, note=when)
+    example = history.Run(LOAD_ID, "load", warehouse.name, "<start>", "<end>", steps={"stage": 1.0},
+                          tables={t: 0 for t in history.TABLES})
+    run(db.insert_sql("load_runs", history.LOAD_COLUMNS, 1), example.load_row(),
+        note="the history, however the load ended: one row per load, and one per check of the gate")
+    run(db.insert_sql("check_runs", history.CHECK_COLUMNS, 1),
+        (LOAD_ID, "load", "<check>", "error", "passed", 0, 0.0, "<end>"))
+    run("COMMIT")
 

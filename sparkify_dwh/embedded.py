@@ -5,6 +5,11 @@ the socket folder and the log written into the command's text: a PGDATA_DIR hold
 ran a command, and one holding a space did not start. Here the server is started with an argument list
 instead (no shell), so any folder name works; the wheel still makes the folder (initdb, given its
 arguments as a list) and its server user when run as root.
+
+The loader reaches it on its Unix socket, where the wheel's initdb trusts local users. With EMBEDDED_PORT
+it also listens on 127.0.0.1 at that port, for a BI tool on the same machine, and every TCP connection
+authenticates with a password (scram-sha-256): the host lines of pg_hba.conf, trust as initdb wrote them,
+are made scram-sha-256 whenever the server starts, so no login without a password ever comes over TCP.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
-LOCK_FILES = ("postmaster.pid", ".s.PGSQL.5432.lock")  # the server's lock, and its socket's (in pgdata too)
+LOCK_FILES = ("postmaster.pid",)  # the server's lock; its socket's (.s.PGSQL.<port>.lock, in pgdata too) by pattern
+SOCKET_LOCKS = ".s.PGSQL.*.lock"
+TCP_HOST = "127.0.0.1"
+DEFAULT_PORT = 5432
 START_SECONDS = 60  # as pg_ctl -w waits by default
 
 
@@ -29,11 +37,12 @@ class ServerError(RuntimeError):
     """The embedded server cannot be made or started in its folder; the message says why, on one line."""
 
 
-def url(pgdata: Path, say=None) -> str:
+def url(pgdata: Path, say=None, port: int | None = None) -> str:
     """Start (or find running) the embedded PostgreSQL whose data lives in `pgdata`; return its URL.
     A server stopped uncleanly (kill -9, an OOM kill, a container stopped without grace, a reboot) leaves
     its lock files behind; when they name a process that is not this folder's server, they are cleared
-    first and the server started (`say` tells, on stderr by default)."""
+    first and the server started (`say` tells, on stderr by default). `port` (EMBEDDED_PORT): it also listens
+    on 127.0.0.1 there; a server already running otherwise is refused, naming the way to restart it."""
     pgdata = _usable(pgdata)
     stale = stale_lock(pgdata)
     if stale:
@@ -41,10 +50,22 @@ def url(pgdata: Path, say=None) -> str:
         for folder in {pgdata, _socket_folder_of(pgdata)} - {None}:
             for name in LOCK_FILES:
                 (folder / name).unlink(missing_ok=True)
+            for lock in folder.glob(SOCKET_LOCKS):
+                lock.unlink(missing_ok=True)
         (say or _stderr)(f"the embedded PostgreSQL in {pgdata} was stopped uncleanly ({stale}); "
                          "its stale lock is cleared and the server started")
-    info = _server(pgdata).get_postmaster_info()
-    return f"postgresql://postgres:@/postgres?host={quote(str(info.socket_dir), safe='/')}"
+    _server(pgdata, port)
+    info = _ready(pgdata)
+    if info is None:
+        raise ServerError(f"the embedded PostgreSQL in {pgdata} stopped as it was started (its log: {pgdata / 'log'})")
+    listening = (info.port if info.hostname == TCP_HOST else None) or None
+    if listening != port:
+        now = f"listens on {TCP_HOST}:{listening}" if listening else "listens on its socket only"
+        wanted = f"EMBEDDED_PORT={port} asks for {TCP_HOST}:{port}" if port else "EMBEDDED_PORT is unset"
+        raise ServerError(f"the embedded PostgreSQL in {pgdata} {now} and {wanted}: stop it (make db-stop) and run "
+                          "again to start it as the settings say")
+    where = f"postgresql://postgres:@/postgres?host={quote(str(info.socket_dir), safe='/')}"
+    return where if info.port in (None, DEFAULT_PORT) else f"{where}&port={info.port}"
 
 
 def _usable(pgdata: Path) -> Path:
@@ -62,7 +83,7 @@ def _usable(pgdata: Path) -> Path:
     return pgdata
 
 
-def _server(pgdata: Path):
+def _server(pgdata: Path, port: int | None = None):
     """The wheel's server object for `pgdata` (one per process), started if it does not run."""
     library = _library()
     known = library.PostgresServer._instances.get(pgdata)
@@ -72,7 +93,7 @@ def _server(pgdata: Path):
         pgdata.mkdir()
     _LAST.line = ""
     try:
-        return _server_class()(pgdata, cleanup_mode=None)
+        return _server_class()(pgdata, port)
     except subprocess.CalledProcessError as err:  # initdb: its last line of errors says why
         raise ServerError(f"the embedded PostgreSQL cannot be made in {pgdata}: {_LAST.line or err}") from None
     except OSError as err:
@@ -114,8 +135,12 @@ def _server_class():
     class Server(library.PostgresServer):
         """The wheel's server, but started with an argument list instead of through pg_ctl's shell."""
 
+        def __init__(self, pgdata: Path, port: int | None):
+            self.port = port
+            super().__init__(pgdata, cleanup_mode=None)
+
         def ensure_postgres_running(self) -> None:
-            self._postmaster_info = _ready(self.pgdata) or _start(self)
+            self._postmaster_info = _ready(self.pgdata) or _start(self, self.port)
 
     return Server
 
@@ -131,15 +156,30 @@ def _ready(pgdata: Path):
     if len(lines) < 8 or lines[7].strip() != "ready":
         return None
     info = PostmasterInfo(lines[:8])
-    return info if info.is_running() else None
+    return info if info.is_running() and not _zombie(info.pid) else None
 
 
-def _start(server):
-    """Start postgres on `server`'s folder, listening on a Unix socket only; wait until it is ready."""
+def _zombie(pid: int) -> bool:
+    """Whether `pid` is a process that has ended and is not yet reaped (a postmaster killed with -9 whose
+    parent has not waited for it): its PID still exists, so the library and PostgreSQL's own lock check
+    (kill(pid, 0)) take it for a running server, yet nothing listens."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _start(server, port: int | None = None):
+    """Start postgres on `server`'s folder, listening on a Unix socket, and on 127.0.0.1 at `port` when given
+    (every TCP connection with a password); wait until it is ready."""
     pgdata = server.pgdata
     sockets = _socket_folder(server)
+    password_over_tcp(pgdata / "pg_hba.conf")
     # unix_socket_directories is a comma-separated list: the folder double-quoted, its quotes doubled
-    argv = [str(program("postgres")), "-D", str(pgdata), "-k", '"' + str(sockets).replace('"', '""') + '"', "-h", ""]
+    argv = [str(program("postgres")), "-D", str(pgdata), "-k", '"' + str(sockets).replace('"', '""') + '"']
+    argv += ["-h", TCP_HOST, "-p", str(port)] if port else ["-h", ""]
     with open(server.log, "ab") as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, user=server.system_user)
@@ -153,6 +193,22 @@ def _start(server):
         time.sleep(0.05)
     threading.Thread(target=child.wait, name="embedded-postgres", daemon=True).start()  # reaps it, should it end
     return info
+
+
+def password_over_tcp(hba: Path) -> None:
+    """pg_hba.conf with every host line (TCP) authenticating with scram-sha-256; local (socket) lines as they are."""
+    try:
+        lines = hba.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    out = []
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in ("host", "hostssl", "hostnossl") and fields[-1] != "scram-sha-256":
+            line = "\t".join(fields[:-1] + ["scram-sha-256"])
+        out.append(line)
+    if out != lines:
+        hba.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 def _socket_folder(server) -> Path:
@@ -223,8 +279,9 @@ def _stderr(line: str) -> None:
 def stale_lock(pgdata: Path) -> str | None:
     """Why `pgdata/postmaster.pid` is stale, or None when there is none or its server runs.
     The first line of the file is the postmaster's PID. A PID that no process has is left to PostgreSQL,
-    which clears such a lock itself; a live PID is stale when that process is not a postgres server of
-    this data folder: after a reboot or in a new container, PIDs are handed out again from 1, so the
+    which clears such a lock itself; a PID whose process ended but is not yet reaped (a zombie) is stale,
+    since PostgreSQL would take it for a running server; a live PID is stale when that process is not a
+    postgres server of this data folder: after a reboot or in a new container, PIDs are handed out again from 1, so the
     number often names some other live process, and PostgreSQL then refuses to start ("lock file
     already exists")."""
     import psutil
@@ -234,6 +291,8 @@ def stale_lock(pgdata: Path) -> str | None:
         pid = int(pid_file.read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
+    if _zombie(pid):
+        return f"postmaster.pid names process {pid}, a server that ended and is not yet reaped"
     try:
         process = psutil.Process(pid)
         name, cmdline = process.name(), process.cmdline()

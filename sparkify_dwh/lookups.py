@@ -23,7 +23,9 @@ from . import cleaning, db
 # Which events: on a rebuild (no load the star reflects is staged any more, as 010_scope.sql decides) every
 # event of a logged-in user; else those staged by loads the star does not reflect yet, whose load ids are the
 # greatest, which the BRIN index on load_id finds without reading the rest.
-REBUILD = ("SELECT COUNT(*) FROM star_loads AS b WHERE b.load_id IN (SELECT f.load_id FROM load_files AS f)")
+# 1 on a rebuild, as transform_run.rebuild in 010_scope.sql says it
+REBUILD = ("SELECT CASE WHEN COUNT(*) = 0 OR (SELECT COUNT(*) FROM star_rebuild) > 0 THEN 1 ELSE 0 END "
+           "FROM star_loads AS b WHERE b.load_id IN (SELECT f.load_id FROM load_files AS f)")
 _NEW_LOADS = "SELECT f.load_id FROM load_files AS f WHERE f.load_id NOT IN (SELECT b.load_id FROM star_loads AS b)"
 WHERE = {
     True: "user_id <> ''",
@@ -92,7 +94,7 @@ def fill(cur, insert: Callable = db.insert, non_ascii: str = NON_ASCII) -> Fille
     started = time.perf_counter()
     out = Filled()
     cur.execute(REBUILD)
-    rebuild = cur.fetchone()[0] == 0
+    rebuild = cur.fetchone()[0] == 1
     cur.execute(songs_sql(rebuild, non_ascii))
     songs = cur.fetchall()
     cur.execute(people_sql(rebuild))

@@ -2,6 +2,12 @@
 
 Every applied file is recorded in `schema_history` with a checksum; a file that was edited after it
 was applied is refused, naming it, rather than silently skipped or applied twice.
+
+The files before MOVED (400_schemas.sql) were written when every table was in public: until MOVED is
+applied, files run with search_path public (on a fresh warehouse too), and MOVED takes the tables to etl
+and analytics. From then on every file runs with the connection's search_path (etl, analytics, public): a
+table it creates unqualified lands in etl, a star table names analytics. Where schema_history is (etl, or
+public before the move) tells the two apart.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from . import sqlfiles
+import psycopg2.errors
+
+from . import catalog, db, sqlfiles
 
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS schema_history (
@@ -27,6 +35,9 @@ RECORD = "INSERT INTO schema_history (version, name, checksum, applied_at) VALUE
 PENDING = "SELECT version, name, checksum FROM schema_history ORDER BY version"
 APPLIED = "SELECT COUNT(*) FROM schema_history WHERE version = %s"
 LOCK = "LOCK TABLE schema_history"
+MOVED = 400  # the file that moved every table out of public
+FLAT = "SET search_path TO public"
+HISTORY_MOVED = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'etl' AND tablename = 'schema_history'"
 
 
 class MigrationError(RuntimeError):
@@ -68,20 +79,54 @@ def pending(cur, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
     return todo
 
 
+def search(cur) -> bool:
+    """Search where schema_history is: etl once the tables were moved, else public. Whether they were."""
+    cur.execute(HISTORY_MOVED)
+    moved = bool(cur.fetchone()[0])
+    if moved:
+        db.use_schemas(cur)
+    else:
+        cur.execute(FLAT)
+    return moved
+
+
+def history(cur) -> bool:
+    """Find (or create) schema_history and search where it is; whether the tables were moved already."""
+    moved = search(cur)
+    cur.execute(HISTORY_DDL)
+    return moved
+
+
+def _lock(conn, cur) -> None:
+    """LOCK TABLE schema_history where it is. A run that waited for the lock while another moved the table
+    finds the name gone once it gets it ("does not exist"): it looks again, once."""
+    for attempt in (1, 2):
+        search(cur)
+        try:
+            cur.execute(LOCK)
+            break
+        except psycopg2.errors.UndefinedTable:
+            conn.rollback()
+            if attempt == 2:
+                raise
+    search(cur)
+
+
 def migrate(conn, dialect: str = "postgres") -> list[Applied]:
     """Apply every pending file in order, each in its own transaction with its history row.
 
     Each transaction opens with LOCK TABLE schema_history (Redshift has no advisory locks) and checks the
-    file again, so two runs at once apply each file once: the second waits, then skips it.
+    file again, so two runs at once apply each file once: the second waits, then skips it. It looks again
+    where schema_history is once it holds the lock: the first run may have moved it meanwhile.
     """
     done: list[Applied] = []
     with conn.cursor() as cur:
-        cur.execute(HISTORY_DDL)
+        history(cur)
         conn.commit()
         todo = pending(cur, dialect)
         conn.commit()  # no lock held between the files: each transaction takes its own
         for f in todo:
-            cur.execute(LOCK)
+            _lock(conn, cur)
             cur.execute(APPLIED, (f.number,))
             if cur.fetchone()[0]:
                 conn.commit()
@@ -89,19 +134,23 @@ def migrate(conn, dialect: str = "postgres") -> list[Applied]:
             statements = f.statements
             for statement in statements:
                 cur.execute(statement)
+            db.use_schemas(cur)  # schema_history may have moved
             cur.execute(RECORD, (f.number, f.name, f.checksum, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")))
             conn.commit()
             done.append(Applied(f.path.name, len(statements)))
+        db.use_schemas(cur)
     conn.commit()
+    catalog.describe(conn)  # every table's and star column's description, as sql/tables.toml words it now
     return done
 
 
-_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (\w+)", re.M | re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (?:\w+\.)?(\w+) \((?!LIKE)", re.M | re.I)
 
 
 def tables(dialect: str = "postgres") -> list[str]:
     """Every table the schema files create, in the order they create them."""
-    return [name for f in sqlfiles.files("schema", dialect) for name in _CREATE_TABLE.findall(f.text)]
+    names = [name for f in sqlfiles.files("schema", dialect) for name in _CREATE_TABLE.findall(f.text)]
+    return list(dict.fromkeys(names))  # a table a later file makes again (a deep copy) counts once
 
 
 def reset(conn, dialect: str = "postgres") -> list[str]:

@@ -11,11 +11,11 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import migrations, sources, staging, transform, warehouses
+from . import alerts, db, history, migrations, outcomes, retry, sources, staging, transform, warehouses
 from .config import Settings
 
 STAR_TABLES = transform.STAR_TABLES
@@ -32,6 +32,22 @@ class LoadSummary:
     tables: dict[str, int] = field(default_factory=dict)
     migrated: list[str] = field(default_factory=list)
     maintenance: list[str] = field(default_factory=list)
+    command: str = "load"
+    started_at: str = ""
+    attempts: int = 1
+    reached: bool = False  # whether an attempt reached the warehouse and its schema (the history can be written)
+    exit_code: int = 0
+    connection: object = field(default=None, repr=False)  # the last attempt's, kept for the history's write
+
+    @property
+    def unknown_fields(self) -> dict[str, tuple[int, int]]:
+        """{field: (records, files)} of the fields the records held that the parser does not know."""
+        out: dict[str, tuple[int, int]] = {}
+        for s in self.staged:
+            for name, (records, files) in s.unknown_fields.items():
+                before = out.get(name, (0, 0))
+                out[name] = (before[0] + records, before[1] + files)
+        return dict(sorted(out.items()))
 
     @property
     def rejected(self) -> int:
@@ -72,6 +88,8 @@ class LoadSummary:
             "steps": {name: round(seconds, 3) for name, seconds in self.steps},
             "transform": {t.file: {"rows": t.rows, "seconds": round(t.seconds, 3)} for t in self.transform},
             "warnings": {c.name: c.failures for c in self.checks if not c.passed},
+            "unknown_fields": {name: {"records": r, "files": f} for name, (r, f) in self.unknown_fields.items()},
+            "attempts": self.attempts,
         }
 
 
@@ -95,18 +113,38 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
 
 
 def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(staging.TABLES),
-         build: bool = True, reread: frozenset[str] = frozenset()) -> LoadSummary:
+         build: bool = True, reread: frozenset[str] = frozenset(), command: str | None = None) -> LoadSummary:
     """Stage the new and changed source files (and those in `reread`, a backfill's) and rebuild the star
     schema (`build=False`: stage only). Raises staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed
-    when a check fails before the star is published (staging keeps this load; the star is as it was)."""
+    when a check fails before the star is published (staging keeps this load; the star is as it was).
+    A transient warehouse failure is tried again (retry.py). However it ends, a run that reached the
+    warehouse is written to load_runs and check_runs, and ALERT_WEBHOOK_URL hears of failures and warnings."""
     warehouse = warehouses.of(settings)
-    summary = LoadSummary(new_load_id(), warehouse.name)
+    summary = LoadSummary(new_load_id(), warehouse.name, command=command or ("load" if build else "stage"),
+                          started_at=staging.now())
+    try:
+        retry.call(settings, lambda n: _attempt(settings, warehouse, summary, n, quiet=quiet, say=say, kinds=kinds,
+                                                build=build, reread=reread), secrets=warehouse.secrets)
+    except BaseException as err:
+        finish(settings, warehouse, summary, err)
+        raise
+    finish(settings, warehouse, summary, None)
+    return summary
+
+
+def _attempt(settings: Settings, warehouse, summary: LoadSummary, attempt: int, *, quiet, say, kinds, build,
+             reread) -> None:
+    """One attempt at the whole load, on a connection of its own."""
+    summary.attempts = attempt
+    summary.steps, summary.staged, summary.transform, summary.tables = [], [], [], {}
+    _close(summary)
     with summary.step("prepare"):
         ensure_demo_data(settings, say)
-        conn = warehouse.connect()
+        conn = summary.connection = warehouse.connect()
     try:
         with summary.step("migrate"):
             summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
+        summary.reached = True  # the history's tables are there
         with summary.step("stage"):
             summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say,
                                            reread=reread)
@@ -119,9 +157,91 @@ def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(stag
         if build:  # after the counts, which it reuses
             with summary.step("maintain"):
                 summary.maintenance = warehouse.maintain(conn, summary.transform, say, summary.tables)
+    except BaseException:
+        if db.transient(sys.exc_info()[1]):  # the connection is not to be trusted: the next attempt makes its own
+            _close(summary)
+        raise
+
+
+def _close(summary: LoadSummary) -> None:
+    conn, summary.connection = summary.connection, None
+    if conn is not None:
+        with suppress(Exception):  # a connection already lost
+            conn.close()
+
+
+def _history_connection(warehouse, summary: LoadSummary):
+    """The load's own connection when it is still sound (its transaction ended), else a new one."""
+    conn, summary.connection = summary.connection, None
+    if conn is not None and not conn.closed:
+        try:
+            conn.rollback()
+            return conn
+        except Exception:  # noqa: BLE001 - lost after all
+            conn.close()
+    return warehouse.connect()
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def failure_line(err: BaseException, hidden: tuple[str, ...] = ()) -> str:
+    """A failure's first line, masked: what the history and an alert say of it (never a record's content,
+    which a message gives on its later lines, if at all)."""
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted"
+    first = (str(err).strip().splitlines() or [""])[0].strip()
+    known = isinstance(err, staging.TooManyErrors | sources.SourceError | db.DatabaseError)
+    text = first if known or type(err).__module__.startswith("sparkify_dwh") else f"{type(err).__name__}: {first}"
+    return db.mask(text or type(err).__name__, *hidden)
+
+
+def run_of(summary: LoadSummary, err: BaseException | None, hidden: tuple[str, ...] = ()) -> history.Run:
+    """The load as load_runs and check_runs keep it."""
+    rejected = err.rejected if isinstance(err, staging.TooManyErrors) else summary.rejected
+    checks = getattr(err, "results", None) if err is not None else summary.checks
+    staged = summary.staged
+    return history.Run(
+        summary.load_id, summary.command, summary.warehouse, summary.started_at, staging.now(),
+        exit_code=summary.exit_code, attempts=summary.attempts,
+        error=None if err is None else failure_line(err, hidden), steps=dict(summary.steps),
+        files_found=sum(s.files_found for s in staged) if staged else None,
+        files_read=sum(s.files_loaded for s in staged) if staged else None,
+        records_read=sum(s.records_read for s in staged) if staged else None,
+        rows_staged=sum(s.rows_staged for s in staged) if staged else None,
+        records_rejected=rejected, unknown_fields=summary.unknown_fields,
+        tables={t: n for t, n in summary.tables.items() if t in STAR_TABLES}, checks=checks or (),
+    )
+
+
+def finish(settings: Settings, warehouse, summary: LoadSummary, err: BaseException | None) -> None:
+    """After the load, however it ended: its history (when it reached the warehouse), then its alerts."""
+    summary.exit_code = outcomes.exit_code(err)
+    hidden = (*warehouse.secrets, *db.secrets_of(settings.extra.get("DATABASE_URL"), settings.extra))
+    try:
+        if summary.reached:
+            history.write(lambda: _history_connection(warehouse, summary), run_of(summary, err, hidden), say=_note)
     finally:
-        conn.close()
-    return summary
+        _close(summary)
+    if settings.alert_webhook_url:
+        alerts.send(settings.alert_webhook_url, load_alerts(summary, err, hidden), say=_note)
+
+
+def load_alerts(summary: LoadSummary, err: BaseException | None, hidden: tuple[str, ...] = ()) -> list[dict]:
+    """The messages a load posts: one per failed check and warning; else one for a failed load; and one for
+    new fields. Counts and names only, never a record's content."""
+    code, what = summary.exit_code, summary.command
+    if err is None:
+        return (alerts.for_checks(summary.checks, load_id=summary.load_id, exit_code=code, what=what)
+                + alerts.for_unknown_fields(summary.unknown_fields, load_id=summary.load_id, exit_code=code))
+    if getattr(err, "results", None):  # the gate failed: its checks say why
+        return alerts.for_checks(err.results, load_id=summary.load_id, exit_code=code, what=what)
+    counts = {"attempts": summary.attempts}
+    if isinstance(err, staging.TooManyErrors):
+        counts.update(rejected=err.rejected, **{"MAX_ERRORS": err.max_errors})
+    return [alerts.message(f"{what} failed", load_id=summary.load_id, exit_code=code, counts=counts,
+                           detail=f"{outcomes.MEANING.get(code, 'failed')}: {failure_line(err, hidden)}")]
 
 
 STAGED_COUNTS = "SELECT kind, SUM(rows_staged) FROM load_files GROUP BY kind"
@@ -175,10 +295,16 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
                   "FULL_REFRESH=1 rebuilds from the configured sources alone", file=out)
         if s.skipped:
             print(f"note: {skipped_note(s)}", file=out)
+        for name, (records, files) in s.unknown_fields.items():
+            print(f"note: new field `{name}` in {records:,} record{'s' if records != 1 else ''} of {files:,} "
+                  f"{s.kind} file{'s' if files != 1 else ''}, not loaded (UNKNOWN_FIELDS=ignore stops this note, "
+                  "fail rejects such records)", file=out)
     print(file=out)
     print(tabulate(sorted(summary.tables.items(), key=lambda kv: kv[0] not in STAGING_TABLES),
                    headers=("table", "rows"), intfmt=","), file=out)
     print(file=out)
+    if summary.attempts > 1:
+        print(f"note: done at attempt {summary.attempts}, after transient warehouse failures", file=out)
     print(tabulate([(name, f"{seconds:.2f}") for name, seconds in summary.steps]
                    + [("  " + t.file, f"{t.seconds:.2f}") for t in summary.transform],
                    headers=("step", "seconds")), file=out)
@@ -192,3 +318,14 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
     if summary.rejected:
         print(f"\n{summary.rejected} records rejected (at most MAX_ERRORS allowed); "
               f"see them with: SELECT * FROM load_errors WHERE load_id = '{summary.load_id}'", file=out)
+
+
+def verified(settings: Settings, warehouse, results: list, code: int) -> None:
+    """After bin/verify: its checks in check_runs (under a run id of its own), and an alert per failed check
+    and warning."""
+    run = history.Run(new_load_id(), "verify", warehouse.name, staging.now(), staging.now(), exit_code=code,
+                      checks=results)
+    history.write(warehouse.connect, run, loads=False, say=_note)
+    if settings.alert_webhook_url:
+        alerts.send(settings.alert_webhook_url,
+                    alerts.for_checks(results, load_id=None, exit_code=code, what=f"verify {run.run_id}"), say=_note)

@@ -111,6 +111,7 @@ def teardown(settings: Settings, say=print, clients: Clients | None = None, poll
         aws.teardown_cluster(clients.redshift, rs, say, poll=poll)
     aws.delete_security_group(clients.ec2, rs.security_group, say)
     aws.delete_role(clients.iam, rs.iam_role_name, say)
+    aws.delete_reader_secret(clients.secretsmanager, rs, say)
     if rs.staging_prefix:
         name, _ = split_s3(rs.staging_prefix)
         return bucket.delete(clients.s3, name, rs.name, say)

@@ -2,9 +2,10 @@
 
 A record that cannot be staged becomes a `Reject` with its file, line and reason; the rest of its
 file goes on. Accepted as valid: a UTF-8 byte-order mark, CRLF line endings, blank lines, an empty
-file, a pretty-printed song file, extra fields, a numeric userId. A JSON object that names a field
-twice is accepted, the last value winning (as most JSON readers do; telling it would take a second
-parse of every record).
+file, a pretty-printed song file, a numeric userId, and fields the parser does not know: those are
+counted by name per file (UnknownFields), and UNKNOWN_FIELDS=fail rejects a record that holds one.
+A JSON object that names a field twice is accepted, the last value winning (as most JSON readers do;
+telling it would take a second parse of every record).
 
 A file is parsed as it streams, in chunks (`bytes` or an iterable of them): a log line, or a song
 file, longer than RECORD_LIMIT is one reject, and is never held whole in memory. Nothing in a record
@@ -27,6 +28,7 @@ that the same input is accepted or rejected alike, with the same reason, on Post
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -149,7 +151,7 @@ def _invalid_utf8(line: bytes) -> str | None:
 def _reason(err: Exception, line: bytes) -> str:
     if isinstance(err, UnicodeDecodeError) or (
             isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError)):
-        # msgspec words this differently from one release to the next ("invalid UTF-8" is the README's)
+        # msgspec words this differently from one release to the next ("invalid UTF-8": docs/guarantees.md)
         invalid = _invalid_utf8(line)
         if invalid:
             return invalid
@@ -228,9 +230,115 @@ def _is_json(line: bytes) -> bool:
     return True
 
 
+class _StrictEvent(Event, forbid_unknown_fields=True):
+    """Event, refusing a field it does not know: how such a record is told (only those pay a second parse)."""
+
+
+class _StrictSong(Song, forbid_unknown_fields=True):
+    """Song, refusing a field it does not know."""
+
+
 _event_decoder = msgspec.json.Decoder(Event)
 _song_decoder = msgspec.json.Decoder(Song)
+_strict_event_decoder = msgspec.json.Decoder(_StrictEvent)
+_strict_song_decoder = msgspec.json.Decoder(_StrictSong)
 _astuple = msgspec.structs.astuple
+_UNKNOWN = "Object contains unknown field `"
+_EVENT_KEYS = frozenset(Event.__struct_encode_fields__)
+_SONG_KEYS = frozenset(Song.__struct_encode_fields__)
+UNKNOWN_POLICIES = ("ignore", "warn", "fail")
+
+
+class UnknownFields:
+    """The fields records held that the parser does not know, counted per file and name; with policy
+    `fail` such records are rejected instead (and not counted here). A file read again starts afresh
+    (`restart`), so a retried or replanned read counts once. Safe to share between threads."""
+
+    def __init__(self, policy: str = "warn"):
+        if policy not in UNKNOWN_POLICIES:
+            raise ValueError(f"unknown-field policy {policy!r}: one of {', '.join(UNKNOWN_POLICIES)}")
+        self.policy = policy
+        self._by_file: dict[str, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def restart(self, source: str) -> None:
+        with self._lock:
+            self._by_file.pop(source, None)
+
+    def add(self, source: str, names: Iterable[str]) -> None:
+        with self._lock:
+            counts = self._by_file.setdefault(source, {})
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+
+    def of(self, source: str) -> dict[str, int]:
+        """{field: records} of one file."""
+        with self._lock:
+            return dict(self._by_file.get(source, {}))
+
+    def merge(self, source: str, counts: dict[str, int]) -> None:
+        """Add one file's counts made elsewhere (a parse worker's `of`)."""
+        if not counts:
+            return
+        with self._lock:
+            mine = self._by_file.setdefault(source, {})
+            for name, n in counts.items():
+                mine[name] = mine.get(name, 0) + n
+
+    def counts(self, files: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+        """{field: (records, files)} over `files` (every file when None), by name."""
+        out: dict[str, tuple[int, int]] = {}
+        with self._lock:
+            chosen = self._by_file if files is None else {f: self._by_file[f] for f in files if f in self._by_file}
+            for counts in chosen.values():
+                for name, n in counts.items():
+                    records, in_files = out.get(name, (0, 0))
+                    out[name] = (records + n, in_files + 1)
+        return dict(sorted(out.items()))
+
+
+def unknown_reason(names: list[str]) -> str:
+    fields = ", ".join(f"`{n}`" for n in names)
+    return (f"unknown field{'s' if len(names) > 1 else ''} {fields}: UNKNOWN_FIELDS=fail refuses a record holding a "
+            "field the loader does not know")
+
+
+def _unknown_names(line: bytes, known: frozenset[str], err: Exception) -> list[str]:
+    """The top-level names of a record that are not fields of its type (the first one the strict parser
+    named, if the record cannot be read as a plain object)."""
+    try:
+        names = sorted(str(k) for k in msgspec.json.decode(line) if k not in known)
+    except Exception:  # noqa: BLE001 - deeper than a plain decode follows: the name the parser gave
+        names = []
+    return names or [str(err)[len(_UNKNOWN):].split("`", 1)[0]]
+
+
+def _lenient(decoder, source: str, number: int, line: bytes) -> tuple | Reject:
+    """A record through the decoder that skips unknown fields: its row, or its Reject."""
+    try:
+        return _astuple(decoder.decode(line))
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        return Reject(source, number, _reason(err, line), _raw(line))
+    except RecursionError:
+        return Reject(source, number, DEPTH_REASON, _raw(line))
+    except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
+        return Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
+
+
+def _with_unknown(err: msgspec.ValidationError, decoder, known: frozenset[str], fields: UnknownFields,
+                  source: str, number: int, line: bytes) -> tuple | Reject | None:
+    """A record the strict parser refused: None when not for an unknown field; else its row (the names
+    counted) or its Reject (UNKNOWN_FIELDS=fail, or a record that is invalid anyway)."""
+    if not str(err).startswith(_UNKNOWN):
+        return None
+    row = _lenient(decoder, source, number, line)
+    if type(row) is Reject:
+        return row
+    names = _unknown_names(line, known, err)
+    if fields.policy == "fail":
+        return Reject(source, number, unknown_reason(names), _raw(line))
+    fields.add(source, names)
+    return row
 
 
 class _Overlong:
@@ -322,13 +430,23 @@ def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | 
         yield number, [b"".join(part)]
 
 
-def events(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
-    """Each JSON line of a log file as (line number, row tuple in EVENT_COLUMNS order) or a Reject."""
+def _watching(fields: UnknownFields | None, source: str) -> UnknownFields | None:
+    if fields is None or fields.policy == "ignore":
+        return None
+    fields.restart(source)
+    return fields
+
+
+def events(source: str, data: bytes | Iterable[bytes], fields: UnknownFields | None = None
+           ) -> Iterator[tuple | Reject]:
+    """Each JSON line of a log file as (line number, row tuple in EVENT_COLUMNS order) or a Reject.
+    `fields`: where the unknown fields are counted, and whether they reject (None: skipped unseen)."""
+    watch = _watching(fields, source)
     for first, lines in _blocks(data):
         if type(lines) is _Overlong:
             yield lines.reject(source, first)
             continue
-        yield from event_lines(source, first, lines)
+        yield from event_lines(source, first, lines, watch)
 
 
 def event_blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | _Overlong]]:
@@ -337,17 +455,23 @@ def event_blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[byte
     return _blocks(data)
 
 
-def event_lines(source: str, first: int, lines: list[bytes]) -> Iterator[tuple | Reject]:
-    """events() of one block of a log file's lines, the first of them numbered `first`."""
-    decode = _event_decoder.decode
+def event_lines(source: str, first: int, lines: list[bytes], watch: UnknownFields | None = None
+                ) -> Iterator[tuple | Reject]:
+    """events() of one block of a log file's lines, the first of them numbered `first`; `watch`, when not
+    None, counts the unknown fields (or, with policy `fail`, rejects the records holding one)."""
+    decode = (_strict_event_decoder if watch else _event_decoder).decode
     for number, line in enumerate(lines, first):
         if not line or line.isspace():
             continue
         try:
             row = _astuple(decode(line))
         except (msgspec.DecodeError, UnicodeDecodeError) as err:
-            yield Reject(source, number, _reason(err, line), _raw(line))
-            continue
+            row = None
+            if watch and type(err) is msgspec.ValidationError:
+                row = _with_unknown(err, _event_decoder, _EVENT_KEYS, watch, source, number, line)
+            if row is None or type(row) is Reject:
+                yield row or Reject(source, number, _reason(err, line), _raw(line))
+                continue
         except RecursionError:
             yield Reject(source, number, DEPTH_REASON, _raw(line))
             continue
@@ -370,11 +494,15 @@ def event_lines(source: str, first: int, lines: list[bytes]) -> Iterator[tuple |
         yield number, row
 
 
-def _song(source: str, number: int, text: bytes) -> tuple | Reject:
+def _song(source: str, number: int, text: bytes, watch: UnknownFields | None = None) -> tuple | Reject:
     try:
-        row = _astuple(_song_decoder.decode(text))
+        row = _astuple((_strict_song_decoder if watch else _song_decoder).decode(text))
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
-        return Reject(source, number, _reason(err, text), _raw(text))
+        row = None
+        if watch and type(err) is msgspec.ValidationError:
+            row = _with_unknown(err, _song_decoder, _SONG_KEYS, watch, source, number, text)
+        if row is None or type(row) is Reject:
+            return row or Reject(source, number, _reason(err, text), _raw(text))
     except RecursionError:
         return Reject(source, number, DEPTH_REASON, _raw(text))
     except Exception as err:  # noqa: BLE001 - as in events
@@ -387,11 +515,13 @@ TOO_LARGE = (f"the song file is over {RECORD_LIMIT:,} bytes, the most a song fil
              "(one record a line)")
 
 
-def songs(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject]:
+def songs(source: str, data: bytes | Iterable[bytes], fields: UnknownFields | None = None
+          ) -> Iterator[tuple | Reject]:
     """The song object of a song file (pretty-printed or not), or each line of a JSON-lines file.
 
     A song file is read whole up to RECORD_LIMIT; a larger one is read as a stream when it is JSON lines
-    (its first line a JSON value), else it is one reject."""
+    (its first line a JSON value), else it is one reject. `fields`: as in `events`."""
+    watch = _watching(fields, source)
     chunks = iter(_chunks(data))
     head, size = [], 0
     if type(data) is bytes and len(data) <= RECORD_LIMIT:
@@ -402,7 +532,7 @@ def songs(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject
         if size > RECORD_LIMIT:
             break
     else:
-        yield from _song_file(source, b"".join(head))
+        yield from _song_file(source, b"".join(head), watch)
         return
     checked = False  # whether the first line that is not blank was JSON
     for number, lines in _blocks(chain(_chunks(b"".join(head)), chunks)):
@@ -420,19 +550,19 @@ def songs(source: str, data: bytes | Iterable[bytes]) -> Iterator[tuple | Reject
                     yield Reject(source, n, TOO_LARGE, _raw(line))
                     return
                 checked = True
-            yield _song(source, n, line)
+            yield _song(source, n, line, watch)
 
 
-def _song_file(source: str, data: bytes) -> Iterator[tuple | Reject]:
+def _song_file(source: str, data: bytes, watch: UnknownFields | None = None) -> Iterator[tuple | Reject]:
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data.strip():
         return
-    whole = _song(source, 1, data)
+    whole = _song(source, 1, data, watch)
     lines = [(n, line) for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
     if type(whole) is not Reject or len(lines) <= 1 or not _is_json(lines[0][1]):
         # one record, whole or broken (a pretty-printed object spans lines: it is still one record)
         yield whole if type(whole) is not Reject else Reject(source, lines[0][0], whole.reason, whole.raw_line)
         return
     for number, line in lines:
-        yield _song(source, number, line)
+        yield _song(source, number, line, watch)

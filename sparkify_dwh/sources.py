@@ -57,6 +57,10 @@ class SourceError(RuntimeError):
     """A source is missing, empty or unreadable; the message names it."""
 
 
+class Overlapping(SourceError):
+    """SONG_DATA and LOG_DATA overlap: the settings are wrong, not a source (exit code 2)."""
+
+
 class Unreadable(SourceError):
     """A source file could not be read after its retries (the network, a permission, a file gone since the
     listing): the load fails naming it; nothing of it is staged or rejected, and the next load reads it again."""
@@ -319,7 +323,7 @@ def apart(song_data: str, log_data: str) -> None:
     if song_place == log_place and (song.startswith(log) or log.startswith(song)):
         how = ("are the same place" if song == log else
                "SONG_DATA is inside LOG_DATA" if song.startswith(log) else "LOG_DATA is inside SONG_DATA")
-        raise SourceError(f"SONG_DATA={song_data} and LOG_DATA={log_data} overlap ({how}): every file would be read "
+        raise Overlapping(f"SONG_DATA={song_data} and LOG_DATA={log_data} overlap ({how}): every file would be read "
                           "as both a song file and a log file; point them at two separate folders or prefixes")
 
 

@@ -62,6 +62,7 @@ class StageResult:
     files_withdrawn: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of what was found, not read
     seconds: float = 0.0
+    unknown_fields: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (records, files)
 
     @property
     def records_rejected(self) -> int:
@@ -210,12 +211,13 @@ def stage(conn, warehouse: Warehouse, settings: Settings, load_id: str, kinds: S
     if s3 is None and any(sources.is_s3(settings.source(k)) for k in kinds):
         s3 = sources.s3_client()
     with warehouse.stager(load_id, quiet=quiet) as stager:
+        stager.fields = records.UnknownFields(settings.unknown_fields)
         for attempt in range(1, ATTEMPTS + 1):
             plans = [plan(conn, kind, settings, s3, reread) for kind in kinds]
             stager.prepare(plans)
             copies = _stage_locked(conn, stager, plans, settings.max_errors, load_id, say)
             if copies is not None:
-                return [_result(p, c) for p, c in zip(plans, copies)]
+                return [_result(p, c, stager.fields) for p, c in zip(plans, copies)]
             stager.discard()
             say(f"another load staged some of these files meanwhile; planning again ({attempt}/{ATTEMPTS})")
     raise LedgerMoving(f"the ledger changed {ATTEMPTS} times while this load planned: other loads keep staging the "
@@ -271,8 +273,9 @@ def keep_rejects(conn, stager: Stager, plans: Sequence[Plan], rejected: Sequence
         conn.commit()
 
 
-def _result(p: Plan, c: Copied) -> StageResult:
+def _result(p: Plan, c: Copied, fields: records.UnknownFields | None = None) -> StageResult:
     return StageResult(
+        unknown_fields=fields.counts(f.uri for f in p.todo) if fields else {},
         kind=p.kind, source=p.source, files_found=len(p.found), files_loaded=len(c.files),
         files_replaced=len(p.replaced), files_unchanged=len(p.found) - len(p.todo),
         records_read=sum(f.read for f in c.files), rows_staged=sum(f.staged for f in c.files),

@@ -106,6 +106,6 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
         failed = [r for r in audit if r.blocking]
         if failed:
             conn.rollback()
-            raise checks.GateFailed(failed)
+            raise checks.GateFailed(failed, audit)
         conn.commit()
     return results

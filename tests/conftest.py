@@ -79,14 +79,28 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+SEARCH_PATH = "etl, analytics, public"  # as the loader's connections search (db.use_schemas)
+
+
+def searching(url: str) -> str:
+    """`url` (a postgresql:// URL) for a test's own connection, searching the loader's schemas."""
+    from urllib.parse import quote
+
+    return url + ("&" if "?" in url else "?") + "options=" + quote(f"-c search_path={SEARCH_PATH.replace(' ', '')}")
+
+
 @contextmanager
-def fresh_database(pg_server):
-    """A new, empty database on the server, dropped afterwards; its URL."""
+def fresh_database(pg_server, search_path: str | None = SEARCH_PATH):
+    """A new, empty database on the server, dropped afterwards; its URL. A test's own connections to it search
+    `search_path` (the loader's, by default), so they name tables unqualified as the SQL does; the loader sets
+    its own on every connection (test_schemas proves it on a database with no such default)."""
     name = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(pg_server)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
+        if search_path:
+            cur.execute(f'ALTER DATABASE "{name}" SET search_path TO {search_path}')
     try:
         yield _with_database(pg_server, name)
     finally:

@@ -40,6 +40,12 @@ Hooks let a test make Redshift do what the documentation allows and the data alo
 `refuse(table, row) -> (column, code, message) | None`, `lose_rows` rows loaded silently fewer,
 `copy_error` a COPY of the parts' manifest that fails before loading and logs no error rows (an access
 error, say),
+`faults` a list (shared by every connection a test makes) of (pattern, kind): the first statement that
+matches a pattern (a regular expression) fails, and its entry is used up. kind "drop": the connection is
+lost, as when a node restarts or a NAT drops it (the server's session ends and the client raises
+OperationalError "server closed the connection unexpectedly", with no SQLSTATE); kind "1023": Redshift's
+serializable isolation error, "ERROR:1023 DETAIL: Serializable isolation violation on table in Redshift"
+(Troubleshooting serializable isolation errors), which cancels the transaction (it is left aborted);
 `late_errors` error rows that appear late: each read of sys_load_error_detail after a COPY sees the rows
 of one more of its parts than the read before (system views fill in per node, and no delay is
 documented), `role_not_ready` a list holding how many COPYs still fail because the IAM role cannot be
@@ -65,13 +71,14 @@ class NotRedshift(AssertionError):
     """A statement Redshift's documentation says it would not run."""
 
 
-_COPY = re.compile(r"^\s*COPY\s+(\w+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
+_COPY = re.compile(r"^\s*COPY\s+([\w.]+)\s*\(([^)]*)\)\s*FROM\s+'([^']+)'", re.S)
 _TABLE_ATTRIBUTES = re.compile(r"\)\s*\n\s*(DISTSTYLE|DISTKEY|SORTKEY)[^;]*$", re.S)
 _LIKE_ERRORS = re.compile(r"\bFROM\s+sys_load_error_detail\b", re.I)
-_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+(\w+)\s+TO\s+100\s+PERCENT\s*$", re.I)
+_VACUUM = re.compile(r"^\s*VACUUM\s+DELETE\s+ONLY\s+([\w.]+)\s+TO\s+100\s+PERCENT\s*$", re.I)
 _SUPERUSER = re.compile(r"\bSELECT\s+usesuper\s+FROM\s+pg_user\b", re.I)
 _PRIVILEGES = re.compile(r"\bFROM\s+svv_system_privileges\b", re.I)
-_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\s*\(", re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.]+\s*"
+                           r"\((?!\s*LIKE\b)", re.I)
 _VARCHAR = re.compile(r"\b(?:VARCHAR|CHARACTER\s+VARYING)\s*\(\s*(\d+)\s*\)", re.I)
 _DOMAIN = re.compile(r"rs_varchar_(\d+)")
 # S3's answer to a request for a bucket of another Region, as COPY reports it
@@ -86,7 +93,7 @@ _KEYS = (re.compile(r",\s*(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE)\s*\([^)]*
          re.compile(r"\s+REFERENCES\s+\w+(\s*\([^)]*\))?", re.I))
 
 
-_ADD_KEY = re.compile(r"^\s*ALTER\s+TABLE\s+\w+\s+ADD\s+(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY)",
+_ADD_KEY = re.compile(r"^\s*ALTER\s+TABLE\s+[\w.]+\s+ADD\s+(CONSTRAINT\s+\w+\s+)?(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY)",
                       re.I | re.M)
 
 
@@ -119,7 +126,8 @@ def _bucket_region(s3, uri: str) -> str:
 class EmulatedRedshift:
     def __init__(self, dsn: str, s3, *, refuse=None, lose_rows: int = 0, copy_error: str | None = None,
                  on_statement=None, sent: list | None = None, region: str = "us-west-2", serverless: bool = False,
-                 late_errors: bool = False, superuser: bool = False, privileges=(), role_not_ready: list | None = None):
+                 late_errors: bool = False, superuser: bool = False, privileges=(), role_not_ready: list | None = None,
+                 faults: list | None = None):
         self.pg = REAL_CONNECT(dsn)
         self.s3 = s3
         self.sent: list[str] = [] if sent is None else sent
@@ -133,6 +141,21 @@ class EmulatedRedshift:
         self.superuser, self.privileges = superuser, set(privileges)
         self.role_not_ready = role_not_ready
         self.on_statement = on_statement  # a test's callback(sql) before each statement
+        self.faults = faults  # [(pattern, "drop" | "1023")], used up as they strike
+
+    def fault(self, sql: str) -> None:
+        """Raise the first fault whose pattern `sql` matches, using it up."""
+        for n, (pattern, kind) in enumerate(self.faults or ()):
+            if re.search(pattern, sql):
+                del self.faults[n]
+                if kind == "drop":
+                    self.pg.close()
+                    raise psycopg2.OperationalError("server closed the connection unexpectedly\n\tThis probably "
+                                                    "means the server terminated abnormally\n\tbefore or while "
+                                                    "processing the request.")
+                self._abort()
+                raise psycopg2.InternalError("1023\nDETAIL:  Serializable isolation violation on table - 100305, "
+                                             "transactions forming the cycle are: 4521, 4522 (pid:17012)")
 
     # --- the DB-API surface the load uses ---
     def cursor(self):
@@ -169,15 +192,16 @@ class EmulatedRedshift:
         if not _CREATE_TABLE.match(sql):
             return sql
         for width in sorted({int(n) for n in _VARCHAR.findall(sql)}):
-            cur.execute(f"DO $$BEGIN CREATE DOMAIN rs_varchar_{width} AS BPCHAR; "
+            cur.execute(f"DO $$BEGIN CREATE DOMAIN public.rs_varchar_{width} AS BPCHAR; "
                         "EXCEPTION WHEN duplicate_object THEN NULL; END$$")
-        return _VARCHAR.sub(lambda m: f"rs_varchar_{m.group(1)}", sql)
+        return _VARCHAR.sub(lambda m: f"public.rs_varchar_{m.group(1)}", sql)
 
     # --- COPY, as the documentation describes it ---
     def _columns(self, table: str) -> dict[str, tuple[str, int | None, bool]]:
         with self.pg.cursor() as cur:
-            cur.execute("SELECT column_name, data_type, character_maximum_length, is_nullable = 'YES', domain_name "
-                        "FROM information_schema.columns WHERE table_name = %s", (table,))
+            cur.execute("SELECT a.attname, format_type(a.atttypid, NULL), NULL, NOT a.attnotnull, t.typname "
+                        "FROM pg_attribute AS a INNER JOIN pg_type AS t ON a.atttypid = t.oid "
+                        "WHERE a.attrelid = CAST(%s AS REGCLASS) AND a.attnum > 0 AND NOT a.attisdropped", (table,))
             out = {}
             for name, kind, width, nullable, domain in cur.fetchall():
                 declared = _DOMAIN.fullmatch(domain or "")
@@ -188,7 +212,8 @@ class EmulatedRedshift:
 
     def _owns(self, table: str) -> bool:
         with self.pg.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename = %s AND tableowner = CURRENT_USER", (table,))
+            cur.execute("SELECT COUNT(*) FROM pg_class WHERE oid = CAST(%s AS REGCLASS) "
+                        "AND relowner = (SELECT oid FROM pg_roles WHERE rolname = CURRENT_USER)", (table,))
             return cur.fetchone()[0] > 0
 
     def _fail(self, message: str):
@@ -320,6 +345,8 @@ class EmulatedCursor:
             raise NotRedshift(f"{found}: {sql[:200]}")
         if conn.on_statement:
             conn.on_statement(sql)
+        if conn.faults:
+            conn.fault(sql)
         self._rows = None
         if _COPY.match(sql):
             return conn.copy(sql)

@@ -53,6 +53,10 @@ UNSUPPORTED_PATTERNS = {
     r"\bFILTER\s*\(\s*WHERE\b": "aggregate FILTER clauses",
     r"\bRETURNING\b": "RETURNING",
     r"\bLATERAL\b": "LATERAL",
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: its clauses are ADD, DROP CONSTRAINT,
+    # OWNER TO, RENAME TO, RENAME COLUMN, ALTER COLUMN, ALTER DISTKEY/DISTSTYLE/SORTKEY/ENCODE, ADD/DROP COLUMN,
+    # ROW LEVEL SECURITY, MASKING, SET LOCATION ... for external tables: no SET SCHEMA
+    r"\bALTER\s+TABLE\s+[\w.\"]+\s+SET\s+SCHEMA\b": "ALTER TABLE ... SET SCHEMA (no such clause on Redshift)",
 }
 
 _STRINGS = re.compile(r"'(?:[^']|'')*'")

@@ -7,7 +7,8 @@ prefer; the image is `sparkify-dwh` unless the Airflow variable `sparkify_image`
 Three retries, five minutes apart, one run at a time, no catchup: a day missed is not replayed in
 order by Airflow (the next load stages every file it has not seen, so nothing is lost); to reload a
 window, run `bin/backfill --from ... --to ...` in the image. A task fails on any non-zero exit code
-of the container; a rerun after any failure is safe.
+of the container (the README's table: 75 is transient, which the load has retried inside the run
+already; 1 to 4 need a person, and the retries only repeat them); a rerun after any failure is safe.
 """
 
 from __future__ import annotations

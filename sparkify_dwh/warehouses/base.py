@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import db
-from ..records import Reject
+from ..records import Reject, UnknownFields
 from ..sources import SourceFile
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class Capabilities:
     dialect: str  # which SQL files it runs: NAME.sql and NAME.<dialect>.sql
     transform_setup: tuple[str, ...] = ()  # statements that open the transform's transaction
     session_setup: tuple[str, ...] = ()  # statements every connection sends once connected
+    password_hash: str = "scram-sha-256"  # the verifier the reader's password is sent as (reader.VERIFIERS)
 
 
 @dataclass
@@ -95,7 +96,10 @@ class CopyRejected(RuntimeError):
 
 class Stager(ABC):
     """How one load's rows reach staging. Used as a context manager: leaving it, on any path,
-    removes whatever `prepare` made outside the database."""
+    removes whatever `prepare` made outside the database. `fields`, set by the load: where the parser
+    counts the fields it does not know (records.UnknownFields), passed to records.events and songs."""
+
+    fields: UnknownFields | None = None
 
     def prepare(self, plans: list[Plan]) -> None:  # noqa: B027 - nothing to prepare unless a warehouse needs it
         """Before the load lock: whatever needs no lock."""
@@ -167,6 +171,34 @@ class Warehouse(ABC):
     def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
         """(statement, parameters, when) of `maintain`, for the dry run."""
         return []
+
+    @abstractmethod
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """libpq parameters that connect as READER_USER (with `password`), as a BI tool on this machine would."""
+
+    @abstractmethod
+    def keep_reader_password(self, password: str) -> str:
+        """Keep the reader's new password where this warehouse keeps it; says where (never the password)."""
+
+    @abstractmethod
+    def reader_password(self) -> str | None:
+        """The reader's password as kept, or None when there is none."""
+
+    @abstractmethod
+    def forget_reader_password(self) -> str:
+        """Remove the kept password (the user was dropped); says what was done."""
+
+    def reader_psql(self) -> tuple[list[str], dict[str, str]]:
+        """psql as the reader: its parameters on the command line, the password in PGPASSWORD (never in argv)."""
+        params = self.reader_params(None)
+        password = self.reader_password()
+        dsn = " ".join(f"{k}={db.quoted(str(v))}" for k, v in params.items())
+        return [self._psql_program(), dsn], {"PGPASSWORD": password} if password else {}
+
+    def _psql_program(self) -> str:
+        from .. import embedded
+
+        return str(embedded.program("psql"))
 
     def stop(self) -> str:
         """Stop a server this project started; say what happened."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import functools
 import io
 import itertools
 import multiprocessing
@@ -26,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 import msgspec
 import psycopg2
 
-from .. import db, embedded, records, sources, transform
+from .. import aws, config, db, embedded, records, sources, transform
 from ..progress import progress
 from ..sources import SourceFile
 from .base import Capabilities, Copied, FileCount, Plan, Stager, StagingError, Warehouse
@@ -225,17 +226,20 @@ def parse_workers() -> int:
     return min(4, cores - 1)
 
 
-def _parse_block(uri: str, first: int, data: bytes, tail: bytes) -> tuple[bytes, int, list[records.Reject]]:
+def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | None = None
+                 ) -> tuple[bytes, int, list[records.Reject], dict[str, int]]:
     """In a worker: one block of a log file's lines (joined by newlines; the first numbered `first`) as COPY's
-    CSV lines, with the count of its rows and its rejects, parsed as events() parses them. Each line is what
+    CSV lines, with the count of its rows, its rejects and its unknown fields ({name: records}; UNKNOWN_FIELDS
+    is `policy`, None for none counted), parsed as events() parses them. Each line is what
     `b"%d,%b%b" % (line, encode_row(row), tail)` makes, written in place: the row's JSON array is encoded
     into the block's buffer and its brackets become the commas around it."""
     out = bytearray()
     rejects = []
     rows = 0
+    watch = records.UnknownFields(policy) if policy not in (None, "ignore") else None
     encode_into, reject_type, other_escape = _encoder.encode_into, records.Reject, _other_escape
     end = tail[1:] + b"\n"  # the tail without its leading comma (the closing bracket becomes that comma)
-    for item in records.event_lines(uri, first, data.split(b"\n")):
+    for item in records.event_lines(uri, first, data.split(b"\n"), watch):
         if type(item) is reject_type:
             rejects.append(item)
             continue
@@ -251,7 +255,7 @@ def _parse_block(uri: str, first: int, data: bytes, tail: bytes) -> tuple[bytes,
         out[start] = out[-1] = 44  # "[" and "]" -> ","
         out += end
         rows += 1
-    return bytes(out), rows, rejects
+    return bytes(out), rows, rejects, (watch.of(uri) if watch else {})
 
 
 class _InFlight:
@@ -264,17 +268,22 @@ class _InFlight:
 
 
 def _pooled_chunks(parsed: Iterable[tuple[SourceFile, object]], pool: ProcessPoolExecutor, load_id: str,
-                   copied: Copied, sent: _Sent, tick: Callable[[], None], in_flight: int) -> Iterator[bytes]:
+                   copied: Copied, sent: _Sent, tick: Callable[[], None], in_flight: int,
+                   fields: records.UnknownFields | None = None) -> Iterator[bytes]:
     """_copy_chunks for events, the blocks parsed by `pool`: the files are read and cut into blocks of lines
     here, each block is parsed by a worker, and the results are taken in the files' order, so that the COPY
     receives the rows in the order _copy_chunks gives them, with the same counts, rejects and `sent`. A file
-    whose content breaks is one reject at line 0: its blocks not yet sent are dropped, those sent withdrawn."""
+    whose content breaks is one reject at line 0: its blocks not yet sent are dropped, those sent withdrawn.
+    The unknown fields the workers found are counted in `fields` as events() counts them (a file afresh)."""
+    policy = fields.policy if fields is not None else None
     pending: collections.deque = collections.deque()  # (what, file in flight, item), in the files' order
 
     def take(limit: int) -> Iterator[bytes]:
         while len(pending) > limit:
             what, st, item = pending.popleft()
             if what == "start":
+                if policy not in (None, "ignore"):
+                    fields.restart(st.file.uri)
                 tick()
                 sent.starts.append(sent.rows)
                 sent.files.append(st.file)
@@ -284,9 +293,11 @@ def _pooled_chunks(parsed: Iterable[tuple[SourceFile, object]], pool: ProcessPoo
             elif what == "reject":
                 st.rejects.append(item)
             elif what == "block":
-                chunk, rows, rejects = item.result()
+                chunk, rows, rejects, unknown = item.result()
                 if st.broken is None:
                     st.rejects += rejects
+                    if unknown:
+                        fields.merge(st.file.uri, unknown)
                     if rows:
                         st.staged += rows
                         yield chunk
@@ -314,7 +325,8 @@ def _pooled_chunks(parsed: Iterable[tuple[SourceFile, object]], pool: ProcessPoo
         try:
             for first, lines in records.event_blocks(body):
                 if isinstance(lines, list):
-                    pending.append(("block", st, pool.submit(_parse_block, f.uri, first, b"\n".join(lines), tail)))
+                    pending.append(("block", st, pool.submit(_parse_block, f.uri, first, b"\n".join(lines), tail,
+                                                             policy)))
                 else:  # a line longer than a record may be
                     pending.append(("reject", st, lines.reject(f.uri, first)))
                 yield from take(in_flight)
@@ -356,7 +368,7 @@ class PostgresStager(Stager):
         copied = Copied()
         if not plan.todo:
             return copied
-        _, parse = PARSERS[plan.kind]
+        parse = functools.partial(PARSERS[plan.kind][1], fields=self.fields)
         tick, close = progress(len(plan.todo), plan.kind, self.quiet)
         # From S3, many requests in flight hide each one's latency; from a local folder (the page
         # cache, mostly) one thread reading in order is fastest.
@@ -368,7 +380,8 @@ class PostgresStager(Stager):
         if plan.kind == "events" and parse_workers() > 0 and sum(f.size for f in plan.todo) >= POOL_BYTES:
             # spawned, not forked: a fork would copy this process's threads' locks and its open connections
             pool = ProcessPoolExecutor(parse_workers(), mp_context=multiprocessing.get_context("spawn"))
-            chunks = _pooled_chunks(parsed, pool, self.load_id, copied, sent, tick, POOL_DEPTH * parse_workers())
+            chunks = _pooled_chunks(parsed, pool, self.load_id, copied, sent, tick, POOL_DEPTH * parse_workers(),
+                                    self.fields)
         else:
             chunks = _copy_chunks(parsed, parse, self.load_id, copied, sent, tick)
         stream = _Stream(ahead(chunks))
@@ -426,7 +439,7 @@ class Postgres(Warehouse):
 
     def url(self) -> str:
         """`DATABASE_URL`, or the embedded server's (started when it is not running)."""
-        return self.settings.database_url or embedded.url(self.settings.pgdata)
+        return self.settings.database_url or embedded.url(self.settings.pgdata, port=self.settings.embedded_port)
 
     def connect(self):
         return db.connect_url(self.url(), statement_timeout_ms=self.settings.statement_timeout_ms)
@@ -469,6 +482,36 @@ class Postgres(Warehouse):
                     (f"ANALYZE {table}", (), "when the load changed a tenth of its rows or more" if first else None)]
         return out
 
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """DATABASE_URL's server, or the embedded one: on 127.0.0.1 at EMBEDDED_PORT when set (password
+        authentication), else on its socket (where the embedded server trusts its local users)."""
+        params = dict(psycopg2.extensions.parse_dsn(self.url()))
+        params.pop("password", None)
+        params["user"] = self.settings.reader_user
+        if not self.settings.database_url and self.settings.embedded_port:
+            params.update(host=embedded.TCP_HOST, port=str(self.settings.embedded_port))
+        if password:
+            params["password"] = password
+        return params
+
+    def keep_reader_password(self, password: str) -> str:
+        path = config.env_file()
+        new = not path.exists()
+        aws.write_env(path, {"READER_PASSWORD": password}, by="bin/reader")
+        if new and path.is_file():
+            path.chmod(0o600)  # a settings file made here is its owner's alone
+        return f"READER_PASSWORD in {path}"
+
+    def reader_password(self) -> str | None:
+        return self.settings.reader_password
+
+    def forget_reader_password(self) -> str:
+        path = config.env_file()
+        if path.is_file() and "READER_PASSWORD=" in path.read_text(encoding="utf-8"):
+            aws.write_env(path, {"READER_PASSWORD": ""}, by="bin/reader")
+            return f"READER_PASSWORD emptied in {path}"
+        return "no password kept"
+
     def stop(self) -> str:
         if self.settings.database_url:
             return "DATABASE_URL is set: there is no embedded server to stop"
@@ -478,5 +521,5 @@ class Postgres(Warehouse):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        password = db.password_of(self.settings.database_url)
-        return (password,) if password else ()
+        found = (db.password_of(self.settings.database_url), self.settings.reader_password)
+        return tuple(s for s in found if s)

@@ -8,8 +8,10 @@ SELECT  -- noqa: ST06
     b.band,
     b.songs_per_session,
     COUNT(*) AS sessions,
-    CAST(ROUND(AVG(b.seconds) / 60.0, 1) AS DECIMAL(10, 1)) AS avg_minutes,
-    CAST(ROUND(AVG(1.0 * b.events), 1) AS DECIMAL(10, 1)) AS avg_events
+    -- averages as a sum over a count: Redshift's AVG page, "BIGINT for any integer type argument" and
+    -- "the same data type as expression for any other argument type" (a decimal keeps its scale)
+    CAST(ROUND(1.0 * SUM(b.seconds) / COUNT(*) / 60.0, 1) AS DECIMAL(10, 1)) AS avg_minutes,
+    CAST(ROUND(1.0 * SUM(b.events) / COUNT(*), 1) AS DECIMAL(10, 1)) AS avg_events
 FROM (
     SELECT
         seconds,

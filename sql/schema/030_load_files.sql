@@ -4,9 +4,9 @@
 -- its earlier rows replaced; records_read = rows_staged + records_rejected for every file.
 -- The key is enforced on PostgreSQL, informational on Redshift (the loader keeps it).
 -- PostgreSQL: unlogged, emptied with the staging rows it describes after a crash.
--- Redshift: ALL, a small ledger read whole by each load; sorted by load.
+-- Redshift: ALL, a small ledger read whole by each load; sorted by file.
 CREATE TABLE load_files (
-    source_file VARCHAR(2048) NOT NULL PRIMARY KEY,
+    source_file VARCHAR(1024) NOT NULL PRIMARY KEY,
     kind VARCHAR(16) NOT NULL,
     size_bytes BIGINT NOT NULL,
     version VARCHAR(128) NOT NULL,
@@ -16,7 +16,7 @@ CREATE TABLE load_files (
     records_rejected BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 )
--- redshift: DISTSTYLE ALL SORTKEY (load_id)
+-- redshift: DISTSTYLE ALL SORTKEY (source_file)
 ;
 
 -- postgres: ALTER TABLE load_files SET UNLOGGED;

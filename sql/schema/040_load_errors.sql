@@ -7,7 +7,7 @@
 CREATE TABLE load_errors (
     load_id VARCHAR(40) NOT NULL,
     kind VARCHAR(16) NOT NULL,
-    source_file VARCHAR(2048) NOT NULL,
+    source_file VARCHAR(1024) NOT NULL,
     line_number INTEGER NOT NULL,
     reason VARCHAR(1000) NOT NULL,
     raw_line VARCHAR(4000),

@@ -5,7 +5,9 @@
 -- (NextSong) counted once each however often they were staged; the level of its first and last event;
 -- the location and user agent of its first event, with their parts (as in songplays).
 -- A user who never played has sessions and no row in users.
--- Redshift: DISTKEY user_id (a user's sessions together); sorted by started_at for time ranges.
+-- Redshift: DISTKEY user_id (a user's sessions together); sorted by started_at for time ranges. No
+-- primary key declared: session_id may be NULL (a logged-in event without one), and Redshift's planner
+-- takes a declared key as valid ("a primary key ... unique ... non-null values").
 CREATE TABLE sessions (
     user_id VARCHAR(64) NOT NULL,
     session_id BIGINT,
@@ -23,7 +25,6 @@ CREATE TABLE sessions (
     browser VARCHAR(256),
     os VARCHAR(256),
     device VARCHAR(256)
-    -- redshift: , PRIMARY KEY (user_id, session_id)  -- noqa: LT04
 )
 -- redshift: DISTSTYLE KEY DISTKEY (user_id) SORTKEY (started_at)
 ;

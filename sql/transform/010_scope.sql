@@ -1,18 +1,18 @@
 -- scope: what this transform rebuilds, as temporary tables the other files read.
--- rebuild = 1 when no load in star_loads is staged any more: star_loads is empty (a first load,
--- FULL_REFRESH=1, a schema change), or staging was emptied and restaged (PostgreSQL empties its
--- UNLOGGED staging, ledger and removed rows when it restarts after a crash), or every file was
--- replaced since. Then every star table is rebuilt from all of staging. Otherwise only what changed
--- since the last transform: the plays, users, songs and artists of the rows that loads not yet in
--- star_loads staged, of the rows removed from staging since (removed_plays, removed_songs), and the
--- plays whose song match a new or removed song may change (a song file that arrives after its
--- plays), and the sessions with events among those rows (every event of each, for sessions and
--- page_events). A play is keyed by its songplay_id, the MD5 of (user, session, item in session, ts); the
--- same expression builds it for scope_plays here and for a rebuild in 040_songplays.sql.
+-- rebuild = 1 when a schema change asked for it (a row in star_rebuild), or when no load in star_loads
+-- is staged any more: star_loads is empty (a first load, FULL_REFRESH=1), or staging was emptied and
+-- restaged (PostgreSQL emptied its UNLOGGED staging, ledger and removed rows when it restarted after a
+-- crash), or every file was replaced since. Then every star table is rebuilt from all of staging.
+-- Otherwise only what changed since the last transform: the plays, users, songs and artists of the
+-- rows that loads not yet in star_loads staged, of the rows removed from staging since (removed_plays,
+-- removed_songs), and the plays whose song match a new or removed song may change (a song file that
+-- arrives after its plays), and the sessions with events among those rows (every event of each, for
+-- sessions and page_events). A play is keyed by its songplay_id, the MD5 of (user, session, item in
+-- session, ts); the same expression builds it for scope_plays here and for a rebuild in 040_songplays.sql.
 DROP TABLE IF EXISTS transform_run;
 
 CREATE TEMP TABLE transform_run AS
-SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END AS rebuild
+SELECT CASE WHEN COUNT(*) = 0 OR (SELECT COUNT(*) FROM star_rebuild) > 0 THEN 1 ELSE 0 END AS rebuild
 FROM star_loads
 WHERE load_id IN (SELECT f.load_id FROM load_files AS f);
 

@@ -102,7 +102,7 @@ SELECT
     latest.user_id,
     COALESCE(rf.repaired, RTRIM(latest.first_name)) AS first_name,
     COALESCE(rl.repaired, RTRIM(latest.last_name)) AS last_name,
-    latest.gender,
+    RTRIM(latest.gender) AS gender,  -- without trailing blanks, which Redshift ignores when it compares
     lv.level,
     -- epoch ms in range (up to 9999, as ts) as a timestamp, else NULL: whole days, then the milliseconds of
     -- the day, each a factor that fits the 32-bit integer an engine may multiply an interval by. Redshift's

@@ -12,3 +12,5 @@ DELETE FROM removed_plays;
 DELETE FROM removed_songs;
 
 DELETE FROM removed_sessions;
+
+DELETE FROM star_rebuild;

@@ -1,6 +1,6 @@
 """make acceptance without an AWS account: the whole flow with provision and teardown replaced, Redshift
 replaced by the emulator (tests/redshift_emulator.py), the parts on moto's S3. The live run is the
-user's to make (README, "Checked on your own account")."""
+user's to make (docs/acceptance.md)."""
 
 import os
 import uuid

@@ -1,9 +1,15 @@
 """Queries of the kinds analysts write against the Udacity star schema (songplays, users, songs, artists,
-time and their columns) run unchanged on PostgreSQL and on the emulated Redshift, and agree."""
+time and their columns) run unchanged on PostgreSQL and on the emulated Redshift, and agree; on PostgreSQL
+also as the analysts' read-only login, unqualified (its search_path is the star's schema alone)."""
+
+import uuid
 
 import psycopg2
 import pytest
 from test_redshift_load import rig  # noqa: F401  (the fixture: emulated Redshift beside PostgreSQL)
+
+from sparkify_dwh import reader
+from sparkify_dwh.warehouses.postgres import Postgres
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +75,14 @@ def test_analysts_queries_run_unchanged_on_both_warehouses_and_agree(rig, sample
         redshift.close()
     with psycopg2.connect(rig.pg_url) as pg:
         on_postgres = _answers(pg)
+        # and as the analysts' read-only login, whose search_path is the star's schema alone: unqualified
+        user = f"analyst_{uuid.uuid4().hex[:8]}"
+        password, _ = reader.grant(pg, user, Postgres.caps.password_hash)
+    as_reader = psycopg2.connect(**{**psycopg2.extensions.parse_dsn(rig.pg_url), "user": user, "password": password})
+    try:
+        assert _answers(as_reader) == on_postgres
+    finally:
+        as_reader.close()
     assert len(QUERIES) >= 15
     assert on_redshift == on_postgres
     assert on_postgres["top songs"][0] == ("You're The One", "Dwight Yoakam", 37)

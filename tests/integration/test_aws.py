@@ -14,6 +14,9 @@ import boto3
 import pytest
 from conftest import ROOT, run_cli, unique
 
+from sparkify_dwh import aws as sparkify_aws
+from sparkify_dwh import config
+
 SKIP_DIRS = {".git", ".venv", ".pgdata", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
@@ -140,9 +143,19 @@ def test_provision_then_teardown(cli_env, aws, parameter_calls, tmp_path):
     assert f"REDSHIFT_ROLE_ARN={role['Arn']}" in written
     assert f"REDSHIFT_HOST={cluster['Endpoint']['Address']}" in first.stdout
 
+    # the reader's password, as make grant-reader keeps it: teardown deletes the secret with the rest
+    secrets = aws("secretsmanager")
+    settings = config.load_settings(overrides={"ENV_FILE": cli_env["ENV_FILE"], **{
+        k: v for k, v in cli_env.items() if k in ("CLUSTER_IDENTIFIER", "WAREHOUSE", "STAGING_PREFIX")}})
+    assert sparkify_aws.put_reader_secret(secrets, settings.redshift, "sparkify_reader", "Pw1" + canary) == "created"
+    name = sparkify_aws.reader_secret(settings.redshift)
+    assert name == f"{cluster_name}-reader"
+
     for _ in range(2):
         down = run_cli("teardown", cli_env, "--yes")
         outputs.append(down.stdout + down.stderr)
+    assert f"secret    {name}: deleted" in outputs[-2]
+    assert name not in [s["Name"] for s in secrets.list_secrets()["SecretList"]]
     assert "not found, nothing to delete" in down.stdout
     assert "not found" in run_cli("status", cli_env).stdout
     assert redshift.describe_clusters()["Clusters"] == []
@@ -181,14 +194,14 @@ def test_a_public_cluster_admits_only_allowed_cidr(cli_env, aws, parameter_calls
 def test_the_whole_internet_is_refused(cli_env):
     cli_env.update(PUBLICLY_ACCESSIBLE="1", ALLOWED_CIDR="0.0.0.0/0", CLUSTER_IDENTIFIER=unique("sparkify-open"))
     proc = run_cli("provision", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a setting refused
     assert "ALLOWED_CIDR='0.0.0.0/0'" in proc.stderr and "never opened to the whole internet" in proc.stderr
 
 
 @pytest.mark.integration
 def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
     proc = run_cli("teardown", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # usage: it needs --yes without a terminal
     assert "CONFIRM=1" in proc.stderr
 
 
@@ -201,7 +214,7 @@ def test_teardown_without_a_terminal_asks_for_confirm(cli_env):
 def test_a_refused_setting_is_refused_before_anything_is_made(cli_env, aws, values, setting):
     cli_env.update(CLUSTER_IDENTIFIER="sparkify-refused", **values)
     proc = run_cli("provision", cli_env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
     assert setting in line
     iam, ec2 = aws("iam"), aws("ec2")

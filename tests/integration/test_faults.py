@@ -76,7 +76,7 @@ def test_bad_records_are_kept_with_file_line_and_reason_and_the_rest_loads(fault
     day1 = [e for e in errors if e[0].endswith("2018-11-01-events.json")]
     assert [e[1] for e in day1] == [2, 4, 6, 8, 10, 12]
     for (_, _, reason, raw), expected in zip(day1, reasons):
-        # the README's own words open the reason; of the JSON library's words only the field named is promised
+        # the guarantees page's own words open the reason; of the JSON library's words only the field named is promised
         own = expected in ("malformed JSON", "not a JSON object", "invalid UTF-8")
         assert (reason.startswith(expected) if own else expected in reason) and raw
     gz = [e for e in errors if e[0].endswith(".json.gz")]
@@ -106,7 +106,7 @@ def test_over_max_errors_the_run_fails_and_the_star_is_as_it_was(faulty, env, co
     root, _ = faulty
     env.update(SONG_DATA=str(root / "song_data"), LOG_DATA=str(root / "log_data"), MAX_ERRORS="7")
     proc = run_cli("load", env, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "8 records rejected, over MAX_ERRORS=7" in proc.stderr
     assert "2018-11-01-events.json:2: malformed JSON" in proc.stderr  # the first errors, with file and line
     assert star(conn) == before

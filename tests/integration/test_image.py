@@ -165,11 +165,11 @@ def test_database_url_at_a_postgresql_like_compose_s(image, compose_like_postgre
     assert "0 failed" in _container(image, "verify", extra=mount).stdout
 
 
-def test_make_image_is_listed_and_the_readme_shows_the_tested_commands():
+def test_make_image_is_listed_and_the_docker_page_shows_the_tested_commands():
     listed = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "make image" in listed
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "docker.md").read_text()
     for command in ("make image", "docker run --rm -v sparkify-data:/home/sparkify/pgdata sparkify-dwh load",
                     "docker run --rm -v sparkify-data:/home/sparkify/pgdata sparkify-dwh verify",
                     "docker run --rm -v sparkify-data:/home/sparkify/pgdata sparkify-dwh report"):
-        assert command in readme
+        assert command in page

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import ROOT, SAMPLE_FIGURES, run_cli, table_digest
+from conftest import ROOT, SAMPLE_FIGURES, run_cli, searching, table_digest
 
 from sparkify_dwh import embedded
 
@@ -53,8 +53,9 @@ def kill_uncleanly(pgdata: Path) -> int:
 
 
 def url_of(env) -> str:
-    """The server's URL, starting it if it is not running (it has no password)."""
-    return run_cli("db", env, "url").stdout.strip()
+    """The server's URL, starting it if it is not running (it has no password); the test's connections search
+    the loader's schemas."""
+    return searching(run_cli("db", env, "url").stdout.strip())
 
 
 def digests(env, tables=STAR) -> dict:
@@ -93,6 +94,18 @@ def test_a_server_killed_with_a_foreign_pid_in_its_lock_is_recovered(own_server,
         assert squatter.poll() is None  # the unrelated process was left alone
     finally:
         squatter.kill()
+
+
+def test_a_load_started_the_moment_the_server_is_killed_starts_a_new_one(own_server):
+    """No wait for the killed postmaster to be reaped: while it is a zombie its PID still exists, and the
+    load must not take it for a running server (it would fail with connection refused)."""
+    env, pgdata = own_server
+    first = json.loads(run_cli("load", env, "--json").stdout)["tables"]
+    before = digests(env, STAR + KEPT)
+    os.kill(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0]), signal.SIGKILL)
+    load = run_cli("load", env, "--json")
+    assert json.loads(load.stdout)["tables"] == first
+    assert digests(env, STAR + KEPT) == before
 
 
 def test_a_live_server_of_this_folder_is_never_taken_for_stale(own_server):
@@ -240,9 +253,9 @@ def test_a_kill_at_any_moment_of_a_load_loses_nothing_and_the_next_load_complete
 
 
 def test_a_kill_during_the_migration_to_logged_staging_is_recovered(own_server, small_dataset, tmp_path):
-    """A warehouse made before staging was logged is converted by sql/schema/240_staging_logged.sql; a kill
-    while it rewrites the tables rolls it back: staging was still unlogged, PostgreSQL empties it, and the
-    next load restages it from the sources, applies the file and rebuilds the star as it was."""
+    """A warehouse made before 240_staging_logged.sql (its removed rows' tables unlogged) is converted by it;
+    a kill while it rewrites them rolls the file back, and the next load applies it and rebuilds the star
+    as it was."""
     env, pgdata = own_server
     source = tmp_path / "source"
     shutil.copytree(small_dataset, source)
@@ -258,16 +271,18 @@ def test_a_kill_during_the_migration_to_logged_staging_is_recovered(own_server, 
     published = digests(env)
     with psycopg2.connect(url_of(env)) as conn, conn.cursor() as cur:
         cur.execute("SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r' ORDER BY 1")
-        assert [r[0] for r in cur.fetchall()] == sorted(KEPT)  # the earlier layout
+        # the earlier layout: 155 copied 0.2's staging, ledger and rejects into logged tables; the removed
+        # rows' tables are unlogged until 240
+        assert [r[0] for r in cur.fetchall()] == ["removed_plays", "removed_songs"]
     conn.close()
 
     holder = psycopg2.connect(url_of(env))
     watcher = psycopg2.connect(url_of(env))
     with holder.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM load_errors")  # an open reader: SET LOGGED waits for it
+        cur.execute("SELECT COUNT(*) FROM removed_plays")  # an open reader: SET LOGGED waits for it
     migrate = subprocess.Popen([sys.executable, str(ROOT / "bin" / "migrate")], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _waiting(watcher, "ALTER TABLE load_errors SET LOGGED", migrate)
+    _waiting(watcher, "ALTER TABLE removed_plays SET LOGGED", migrate)
     kill_uncleanly(pgdata)
     migrate.wait(timeout=60)
     assert migrate.returncode != 0

@@ -46,7 +46,7 @@ def test_a_file_over_max_errors_rerun_keeps_one_row_per_bad_record(source, env, 
     path = day(source, bad=1)
     for attempt in range(3):
         failed = run_cli("load", dict(env, MAX_ERRORS="0"), check=False)
-        assert failed.returncode == 1 and "over MAX_ERRORS=0" in failed.stderr
+        assert failed.returncode == 3 and "over MAX_ERRORS=0" in failed.stderr
         assert [n for _, n in rejects(conn, path)] == [2], attempt  # the latest attempt's row, alone
     run_cli("load", dict(env, MAX_ERRORS="5"))
     ((load_id, number),) = rejects(conn, path)
@@ -76,7 +76,7 @@ def test_a_failed_attempt_at_a_staged_file_keeps_the_staged_version_s_rows_besid
 
     day(source, bad=3)  # a new version of the file, with more bad records than allowed
     for _ in range(2):
-        assert run_cli("load", dict(env, MAX_ERRORS="1"), check=False).returncode == 1
+        assert run_cli("load", dict(env, MAX_ERRORS="1"), check=False).returncode == 3
         kept = rejects(conn, path)
         assert [n for load, n in kept if load == staged_by] == [2]  # the staged version's row, as the ledger says
         assert len({load for load, _ in kept if load != staged_by}) == 1  # and the latest failed attempt's

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import ROOT, _with_database, run_cli
+from conftest import ROOT, SEARCH_PATH, _with_database, run_cli
 
 from sparkify_dwh import report, sqlfiles
 
@@ -40,6 +40,7 @@ def loaded(sample, pg_server, tmp_path_factory):
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'ALTER DATABASE "{name}" SET search_path TO {SEARCH_PATH}')  # the test's reads, unqualified
     tmp = tmp_path_factory.mktemp("report")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SONG_DATA", "LOG_DATA", "MAX_", "FULL_"))}
     env.update(DATABASE_URL=_with_database(pg_server, name), ENV_FILE=os.devnull,

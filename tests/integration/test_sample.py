@@ -1,7 +1,7 @@
 """The public sample loads to exactly the figures in its README, from a folder and from S3."""
 
 import pytest
-from conftest import SAMPLE_FIGURES, run_cli, table_digest, unique
+from conftest import SAMPLE_FIGURES, SEARCH_PATH, run_cli, table_digest, unique
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,7 @@ def test_same_load_from_s3_gives_the_same_tables(sample, env, database, pg_serve
     name = other.rsplit("/", 1)[1]
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'ALTER DATABASE "{name}" SET search_path TO {SEARCH_PATH}')  # the test's reads, unqualified
     try:
         from_s3 = dict(env, DATABASE_URL=_with_database(pg_server, name),
                        SONG_DATA=f"s3://{bucket}/raw/song_data", LOG_DATA=f"s3://{bucket}/raw/log_data")

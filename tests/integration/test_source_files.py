@@ -18,17 +18,18 @@ from sparkify_dwh.config import load_settings
 
 pytestmark = pytest.mark.integration
 
-SCHEMA_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+SCHEMA_TABLES = ("SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                 "WHERE table_schema IN ('public', 'etl', 'analytics') ORDER BY 1")
 
 
-def everything(conn) -> str:
-    """Every row of every table, as text: what a secret must never be found in."""
+def everything(conn, but: tuple[str, ...] = ()) -> str:
+    """Every row of every table (`but` these), as text: what a secret must never be found in."""
     with conn.cursor() as cur:
         cur.execute(SCHEMA_TABLES)
-        tables = [t for (t,) in cur.fetchall()]
+        tables = [t for (t,) in cur.fetchall() if t.split('.')[-1] not in but]
         out = []
         for table in tables:
-            cur.execute(f'SELECT COALESCE(STRING_AGG(t::TEXT, E\'\\n\'), \'\') FROM "{table}" AS t')
+            cur.execute(f'SELECT COALESCE(STRING_AGG(t::TEXT, E\'\\n\'), \'\') FROM {table} AS t')
             out.append(cur.fetchone()[0])
     conn.rollback()
     return "\n".join(out)
@@ -79,7 +80,7 @@ def test_nothing_from_outside_the_source_reaches_the_warehouse_or_the_output(pla
     # over MAX_ERRORS, the rejects kept hold nothing from outside either
     (root / "log_data" / "bad-events.json").write_bytes(b"{broken\n")
     failed = run_cli("load", env, check=False)
-    assert failed.returncode == 1 and secret not in failed.stdout + failed.stderr
+    assert failed.returncode == 3 and secret not in failed.stdout + failed.stderr
     assert scalar(conn, "SELECT COUNT(*) FROM load_errors") == 1 and secret not in everything(conn)
 
     # FOLLOW_SYMLINKS=1: links that leave the source are read, under their own path; never /proc
@@ -118,7 +119,7 @@ def test_every_record_level_problem_is_a_reject_with_file_line_and_reason(tmp_pa
     star = {t: table_digest(conn, t) for t in ("songplays", "songs")}
     conn.rollback()
     proc = run_cli("load", dict(env, MAX_ERRORS=str(len(expected) - 1), FULL_REFRESH="1"), check=False)
-    assert proc.returncode == 1 and "over MAX_ERRORS" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 3 and "over MAX_ERRORS" in proc.stderr and "Traceback" not in proc.stderr
     assert {t: table_digest(conn, t) for t in ("songplays", "songs")} == star
 
 
@@ -126,7 +127,7 @@ def test_overlapping_sources_are_refused_in_one_line_before_anything_is_read(env
     for song, log in ((small_dataset, small_dataset), (small_dataset / "song_data", small_dataset),
                       (small_dataset, small_dataset / "log_data")):
         proc = run_cli("load", dict(env, SONG_DATA=str(song), LOG_DATA=str(log)), check=False)
-        assert proc.returncode == 1 and "overlap" in proc.stderr
+        assert proc.returncode == 2 and "overlap" in proc.stderr  # bad settings
         assert proc.stderr.count("\n") == 1
     assert scalar(conn, "SELECT COUNT(*) FROM load_files") == 0
 
@@ -161,7 +162,7 @@ def test_a_file_gone_between_listing_and_reading_fails_the_load_naming_it_and_co
     monkeypatch.setenv("LOG_DATA", str(root / "log_data"))
     monkeypatch.setenv("MAX_ERRORS", "1000")
     pipeline.load(load_settings(), quiet=True, say=lambda *_: None)
-    before = everything(conn)
+    before = everything(conn, but=("load_runs", "check_runs"))
     day = next((root / "log_data").rglob("*.json"))
     day.write_bytes(day.read_bytes() + _event(77) + b"\n")  # changed: this load reads it again
     waits = []
@@ -180,7 +181,9 @@ def test_a_file_gone_between_listing_and_reading_fails_the_load_naming_it_and_co
     message = str(err.value)
     assert message.startswith(f"{day.resolve()}: cannot be read") and "\n" not in message
     assert len(waits) == len(sources.RETRY_WAITS)
-    assert everything(conn) == before  # nothing staged, nothing rejected, the ledger as it was
+    # nothing staged, nothing rejected, the ledger as it was; the history has the failed run
+    assert everything(conn, but=("load_runs", "check_runs")) == before
+    assert scalar(conn, "SELECT exit_code FROM load_runs WHERE status = 'failed'") == 4
 
     monkeypatch.setattr(staging, "plan", real_plan)
     day.with_suffix(".away").rename(day)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
-from conftest import ROOT, _with_database, fresh_database, run_cli
+from conftest import ROOT, SEARCH_PATH, _with_database, fresh_database, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +34,7 @@ def loaded_copy(loaded, pg_server):
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{urlsplit(template).path.lstrip("/")}" STRATEGY FILE_COPY')
+        cur.execute(f'ALTER DATABASE "{name}" SET search_path TO {SEARCH_PATH}')  # not copied with the template
     url = _with_database(template, name)
     try:
         yield dict(env, DATABASE_URL=url), url

@@ -72,7 +72,7 @@ def test_the_workflow_runs_load_then_verify_one_at_a_time_with_least_privilege()
 
 def test_the_image_gets_secrets_by_name_never_by_value_on_a_command_line():
     script = (DEPLOY / "github-actions" / "run-in-image").read_text()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "ALERT_WEBHOOK_URL"):
         assert re.search(rf"-e {name}(\s|$)", script), name
     assert "${{" not in script and "$AWS_SECRET" not in script
 

@@ -72,7 +72,7 @@ def test_bad_records_are_rejected_with_line_and_reason_and_the_rest_of_the_file_
     assert [type(x).__name__ for x in out] == ["tuple", "Reject", "tuple"]
     reject = out[1]
     assert (reject.source, reject.line_number) == ("f.json", 2)
-    if reason in OWN_WORDS:  # the README's words, whatever the JSON library says
+    if reason in OWN_WORDS:  # the guarantees page's words, whatever the JSON library says
         assert reject.reason.startswith(reason)
     else:  # the library's words: only the field it names is the project's promise
         assert reason in reject.reason

@@ -44,6 +44,9 @@ class _Server:
     def execute(self, sql, params=None):
         self.statements.append((sql, params))
 
+    def fetchall(self):  # the schemas that exist: both, once 400_schemas.sql ran
+        return [("etl",), ("analytics",)]
+
     def __enter__(self):
         return self
 
@@ -71,7 +74,11 @@ def test_connections_ask_for_tls_keepalives_and_a_statement_timeout(monkeypatch,
     assert server.asked["gssencmode"] == "disable"  # Redshift (PostgreSQL 8.0) knows no GSSAPI encryption
     assert server.asked["keepalives_idle"] <= 200  # under the idle timeouts of NAT gateways and firewalls
     # floats to 17 digits, which read back exactly (Redshift's default, 0, gives 15)
-    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,)), ("SET extra_float_digits TO 2", None)]
+    # and the star's and the loader's schemas searched, so the SQL names tables unqualified
+    assert server.statements == [("SET statement_timeout TO %s", (1_800_000,)),
+                                 ("SELECT nspname FROM pg_namespace WHERE nspname IN ('etl', 'analytics')", None),
+                                 ("SET search_path TO etl, analytics, public", None),
+                                 ("SET extra_float_digits TO 2", None)]
     warehouses.of(_settings(monkeypatch, tmp_path, REDSHIFT_HOST="dwh.example", DB_PASSWORD="Secret123abc",
                             REDSHIFT_SSLMODE="verify-full")).connect()
     assert server.asked["sslmode"] == "verify-full"

@@ -303,4 +303,4 @@ def test_s3_still_failing_is_unreadable_naming_the_file(no_waits):
     with pytest.raises(sources.Unreadable, match=r"^s3://b/log_data/day.json: cannot be read \(EndpointConnection"):
         sources.reader("s3://b/log_data", client)(f)
     assert len(client.requests) == len(sources.RETRY_WAITS) + 1
-    assert sum(no_waits) >= 0.75 * sum(sources.RETRY_WAITS)  # the bound the README states
+    assert sum(no_waits) >= 0.75 * sum(sources.RETRY_WAITS)  # the bound docs/guarantees.md states

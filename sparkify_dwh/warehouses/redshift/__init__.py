@@ -69,7 +69,8 @@ class RedshiftStager(Stager):
             reader = self.read_client or (self.s3 if sources.is_s3(p.source) else None)
             self.compacted[p.kind] = parts.compact(
                 p.kind, p.todo, p.source, self.target, self.slices, Path(self._workdir.name),
-                read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet)
+                read_client=reader, write_client=self.s3, workers=self.settings.read_workers, quiet=self.quiet,
+                unknown=self.fields)
         if self.connect is not None and not self.role_proved and any(c.rows for c in self.compacted.values()):
             self._prove_role()
 
@@ -122,6 +123,8 @@ class RedshiftStager(Stager):
         try:
             cur.execute(copy.stage_copy(plan.kind, self.target, left, statupdate))
         except psycopg2.Error as err:
+            if db.transient(err):  # the connection lost, error 1023: the load tries again (retry.py)
+                raise
             failed = StagingError(f"COPY into {plan.table} failed: {db.mask(str(err).strip())}")
             conn = cur.connection
             try:
@@ -182,7 +185,8 @@ class Redshift(Postgres):
     """Builds on the PostgreSQL warehouse (same driver, same SQL files in their Redshift rendering)."""
 
     name = "redshift"
-    caps = Capabilities(dialect="redshift", session_setup=connection.SESSION_SETUP)
+    # the reader's password as Redshift takes a hash of it: "'md5' || md5(password || user name)" (reader.py)
+    caps = Capabilities(dialect="redshift", session_setup=connection.SESSION_SETUP, password_hash="md5")
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
@@ -217,6 +221,31 @@ class Redshift(Postgres):
         p = connection.params(self.settings.redshift, password)
         dsn = " ".join(f"{k}={v}" for k, v in p.items() if k != "password")
         return [str(embedded.program("psql")), dsn], {"PGPASSWORD": password}
+
+    def reader_params(self, password: str | None) -> dict[str, str]:
+        """The warehouse's endpoint over TLS, as READER_USER."""
+        params = {k: str(v) for k, v in connection.params(self.settings.redshift, password or "").items()}
+        params["user"] = self.settings.reader_user
+        if not password:
+            params.pop("password")
+        return params
+
+    def _secrets(self):
+        return aws.client("secretsmanager", self.settings.redshift.region)
+
+    def keep_reader_password(self, password: str) -> str:
+        rs = self.settings.redshift
+        done = aws.put_reader_secret(self._secrets(), rs, self.settings.reader_user, password)
+        return f"the Secrets Manager secret {aws.reader_secret(rs)} ({done})"
+
+    def reader_password(self) -> str | None:
+        found = aws.get_reader_secret(self._secrets(), self.settings.redshift)
+        return found["password"] if found else None
+
+    def forget_reader_password(self) -> str:
+        said = []
+        aws.delete_reader_secret(self._secrets(), self.settings.redshift, said.append)
+        return said[0] if said else "no secret kept"
 
     def stop(self) -> str:
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"

@@ -118,7 +118,8 @@ class Compacted:
 
 
 def compact(kind: str, files: list[sources.SourceFile], source: str, target: Target, slices: int, workdir: Path,
-            *, read_client=None, write_client=None, workers: int = 16, quiet: bool = False) -> Compacted:
+            *, read_client=None, write_client=None, workers: int = 16, quiet: bool = False,
+            unknown: records.UnknownFields | None = None) -> Compacted:
     """Read `files` in parallel, parse each record, and write the valid ones as gzip JSON-lines parts to
     the staging prefix, with a manifest (and, for events, the JSONPaths file). Parts: a multiple of
     `slices`; each source file goes whole to the part with the least data so far."""
@@ -155,7 +156,7 @@ def compact(kind: str, files: list[sources.SourceFile], source: str, target: Tar
                 rows: list[dict] = []
                 written = 0
                 try:
-                    for item in parse(f.uri, body):
+                    for item in parse(f.uri, body, unknown):
                         if type(item) is records.Reject:
                             result.rejects.append(item)
                             counted.rejected += 1
