@@ -15,10 +15,11 @@ def test_a_block_is_written_as_encode_row_writes_each_of_its_rows():
              for i, (song, artist, user, ascii_only) in enumerate(values)]
     lines[3:3] = [b"{not json", b"", b"  \r", b'{"ts": "x"}']
     tail = b"," + encode_row(("/data/log 1.json", "load-1"))
-    block, rows, rejects = _parse_block("/data/log 1.json", 40, b"\n".join(lines), tail)
+    block, rows, rejects, unknown = _parse_block("/data/log 1.json", 40, b"\n".join(lines), tail)
     parsed = list(records.event_lines("/data/log 1.json", 40, lines))
     staged = [item for item in parsed if type(item) is not records.Reject]
     assert block == b"".join(b"%d,%b%b\n" % (number, encode_row(row), tail) for number, row in staged)
     assert rows == len(values)
     assert [(r.line_number, r.reason[:9]) for r in rejects] == [(43, "malformed"), (46, "Expected ")]
     assert rejects == [item for item in parsed if type(item) is records.Reject]
+    assert unknown == {}  # none counted unless asked (UNKNOWN_FIELDS)
