@@ -90,11 +90,20 @@ class Outcome:
         return f"{min(self.runs):.2f}-{max(self.runs):.2f}" if len(self.runs) > 1 else ""
 
 
+# the star's DOUBLE PRECISION columns: written as text, 247.0 is "247" on PostgreSQL and "247.0" on DuckDB, so
+# the checksum writes them as decimals of a fixed scale (the sources give at most 5 decimals) on both
+FLOAT_COLUMNS = frozenset({"song_length", "duration", "latitude", "longitude"})
+
+
 def checksum_sql(table: str) -> str:
     """Row count and an MD5 over every row in key order, each value as text (NULL as \\N): the same
     statement runs on PostgreSQL and DuckDB."""
     key, columns = STAR_KEYS[table]
-    values = ", ".join(f"COALESCE(CAST({c} AS VARCHAR), '\\N')" for c in columns)
+
+    def text(c: str) -> str:
+        return f"CAST(CAST({c} AS DECIMAL(38, 9)) AS VARCHAR)" if c in FLOAT_COLUMNS else f"CAST({c} AS VARCHAR)"
+
+    values = ", ".join(f"COALESCE({text(c)}, '\\N')" for c in columns)
     return (f"SELECT COUNT(*), MD5(COALESCE(STRING_AGG(MD5(CONCAT_WS('|', {values})), '' ORDER BY {key}), '')) "
             f"FROM {table}")
 
@@ -406,12 +415,18 @@ def duckdb_statements(song_data: str, log_data: str) -> list[str]:
         "artist_location, artist_name, song_id, title, duration, year, filename AS source_file, "
         f"1 AS source_line, '{LOAD_ID}' AS load_id "
         f"FROM read_json({song_glob}, format = 'auto', columns = {song_columns}, filename = true)",
-        "CREATE TABLE staging_events AS SELECT artist, auth, firstName AS first_name, gender, "
+        # the events in the files' order (DuckDB keeps the order it read them in: preserve_insertion_order),
+        # then each one's line by that order; ROW_NUMBER() without an ORDER BY numbers a file's rows in
+        # whatever order its threads deliver them, and songplay_id follows the line
+        "CREATE TABLE read_events AS SELECT artist, auth, firstName AS first_name, gender, "
         "itemInSession AS item_in_session, lastName AS last_name, length, level, location, method, page, "
         "registration, sessionId AS session_id, song, status, ts, userAgent AS user_agent, userId AS user_id, "
-        "make_timestamp(ts * 1000) AS start_time, filename AS source_file, "
-        f"ROW_NUMBER() OVER (PARTITION BY filename) AS source_line, '{LOAD_ID}' AS load_id "
+        "make_timestamp(ts * 1000) AS start_time, filename AS source_file "
         f"FROM read_json({log_glob}, format = 'newline_delimited', columns = {event_columns}, filename = true)",
+        "CREATE TABLE staging_events AS SELECT * EXCLUDE (read_order), "
+        "ROW_NUMBER() OVER (PARTITION BY source_file ORDER BY read_order) AS source_line, "
+        f"'{LOAD_ID}' AS load_id FROM (SELECT *, rowid AS read_order FROM read_events)",
+        "DROP TABLE read_events",
     ]
     # the ledger and the star's tables as a new warehouse ends up with them, without PostgreSQL's physical
     # design (indexes, unlogged, collations): each table's last definition (155 makes some again in a new

@@ -478,15 +478,16 @@ def event_lines(source: str, first: int, lines: list[bytes], watch: UnknownField
         except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
             yield Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
             continue
-        # _check_text, inlined for the common line: this loop runs once per event
-        if b"\\u0000" in line and _holds_nul(line, row):
+        # _check_text, inlined for the common line: this loop runs once per event, and most lines hold no escape
+        escaped = b"\\u" in line
+        if escaped and b"\\u0000" in line and _holds_nul(line, row):
             yield Reject(source, number, NUL_REASON, _raw(line))
             continue
-        if (not line.isascii() or b"\\u" in line) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
+        if (escaped or not line.isascii()) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
             yield Reject(source, number, bad, _raw(line))
             continue
         # a blank before a closing quote, written as it is or as an escape (\u0020)
-        if (b' "' in line or b"\\u" in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
+        if (escaped or b' "' in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
             yield Reject(source, number, bad, _raw(line))
             continue
         if type(row[_USER_ID]) is int:

@@ -50,17 +50,17 @@ SUMMARIZE = ("SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index AS i 
 ROWS_KNOWN = "SELECT reltuples FROM pg_class WHERE oid = CAST(%s AS REGCLASS)"
 WITHDRAW = "DELETE FROM {table} WHERE source_file = %s AND load_id = %s"
 GROWTH_TO_ANALYZE = 0.1
-# Events are parsed by worker processes when a load reads this much of them or more (at 1M events, 400 MB):
-# their parse, about 7 µs of Python an event, is then the load's longest step. In a thread of this process
-# it holds the interpreter lock that the thread feeding COPY needs back each time the server has taken a
-# chunk (CPython hands it over after its switch interval, 5 ms), and the server may run dry meanwhile; in a
-# process of its own it runs on a core of its own and this process only moves bytes. A smaller load (a day's
-# file) is parsed in a thread: starting a worker (about 0.3 s) would cost more than it saves. POOL_DEPTH blocks
-# per worker are in flight (each about CHUNK bytes, in and out).
+# Events are parsed by worker processes when a load reads this much of them or more (at 1M events, 400 MB) and
+# the machine has cores enough (parse_workers). On one or two cores they are not: measured on two (1M events,
+# docs/performance.md), the parse in a thread and the server's COPY already keep both cores busy (about 1.5 of
+# them), and workers add a third busy process there (the blocks cut, pickled and sent, the CSV sent back): the
+# staging took 17.7 to 19.9 s with one worker against 12.9 s in a thread. With four cores or more, one for the
+# server and one for this process, the rest parse; that has not been measured (no such machine here). A
+# smaller load (a day's file) is parsed in a thread: starting a worker (about 0.3 s) costs more than it saves.
+# POOL_DEPTH blocks per worker are in flight (each about CHUNK bytes, in and out).
 POOL_BYTES = 64 << 20
 POOL_DEPTH = 2
 _encode = msgspec.json.encode
-_other_escape = re.compile(rb'\\[^"\\]').search  # a backslash not followed by a quote or backslash
 _encoder = msgspec.json.Encoder()
 
 
@@ -70,7 +70,11 @@ def encode_row(row: tuple) -> bytes:
     A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
     \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
     out = _encode(row)
-    if b"\\" in out and _other_escape(out) and b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
+    # every backslash followed by a quote (a user agent's \" most often) is COPY's own escape: two counts in C
+    # decide that, and only a row with another backslash is looked at closer
+    backslashes = out.count(b"\\")
+    if backslashes and backslashes != out.count(b'\\"') and \
+            b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
         out = b"[" + b",".join(_field(v) for v in row) + b"]"
     return out[1:-1]
 
@@ -219,11 +223,11 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
         yield b"\n".join(lines)
 
 
-def parse_workers() -> int:
-    """Worker processes for a large load of events: a core each, but one core left to the server, which stores
-    the rows while they parse (on two cores: one worker); none on a single core."""
-    cores = os.cpu_count() or 1
-    return min(4, cores - 1)
+def parse_workers(cores: int | None = None) -> int:
+    """Worker processes for a large load of events: none below four cores (see POOL_BYTES); else a core each,
+    one core left to the server, which stores the rows while they parse, and one to this process; at most 4."""
+    cores = cores or os.cpu_count() or 1
+    return 0 if cores < 4 else min(4, cores - 2)
 
 
 def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | None = None
@@ -237,7 +241,7 @@ def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | N
     rejects = []
     rows = 0
     watch = records.UnknownFields(policy) if policy not in (None, "ignore") else None
-    encode_into, reject_type, other_escape = _encoder.encode_into, records.Reject, _other_escape
+    encode_into, reject_type = _encoder.encode_into, records.Reject
     end = tail[1:] + b"\n"  # the tail without its leading comma (the closing bracket becomes that comma)
     for item in records.event_lines(uri, first, data.split(b"\n"), watch):
         if type(item) is reject_type:
@@ -247,7 +251,8 @@ def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | N
         out += b"%d" % number
         start = len(out)
         encode_into(row, out, -1)
-        if out.find(b"\\", start) >= 0 and other_escape(out, start):
+        backslashes = out.count(b"\\", start)
+        if backslashes and backslashes != out.count(b'\\"', start):
             encoded = bytes(out[start:])
             if b"\\" in encoded.replace(b"\\\\", b"").replace(b'\\"', b""):  # as encode_row decides
                 del out[start:]

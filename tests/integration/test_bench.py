@@ -71,3 +71,25 @@ def test_a_contender_that_builds_a_different_star_fails_the_run(env, tmp_path):
     assert proc.returncode == 1
     assert "load: users differs from floor" in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_checksum_reads_a_whole_number_of_seconds_alike_on_postgresql_and_duckdb(database):
+    """A song of exactly 247.0 s: PostgreSQL writes it "247", DuckDB "247.0"; the checksum must not care."""
+    import duckdb
+
+    from sparkify_dwh import db
+
+    rows = [("a", "Song A", "ar", 2001, 247.0), ("b", "Song B", "ar", 0, 182.42245), ("c", "C", "ar", None, None)]
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE songs (song_id VARCHAR, title VARCHAR, artist_id VARCHAR, year INTEGER, "
+                 "duration DOUBLE)")
+    duck.executemany("INSERT INTO songs VALUES (?, ?, ?, ?, ?)", rows)
+    conn = db.connect_url(database)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE songs (song_id VARCHAR, title VARCHAR, artist_id VARCHAR, year INTEGER, "
+                    "duration DOUBLE PRECISION)")
+        cur.executemany("INSERT INTO songs VALUES (%s, %s, %s, %s, %s)", rows)
+        cur.execute(bench.checksum_sql("songs"))
+        on_postgres = cur.fetchone()
+    conn.close()
+    assert duck.execute(bench.checksum_sql("songs")).fetchone() == on_postgres

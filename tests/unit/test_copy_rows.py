@@ -21,3 +21,10 @@ def test_control_characters_are_written_as_themselves_not_as_json_escapes():
     out = encode_row(row)
     assert b"\\n" not in out.replace(b"\\\\n", b"") and b"\\u" not in out
     assert out == b'"tab\there","new\nline","cr\r","bell\x07","mix \\\\n \\"q\\""'
+
+
+def test_a_control_character_beside_quotes_is_still_written_as_itself():
+    # the quotes' backslashes alone are COPY's escapes; one more backslash (JSON's \t) is not
+    assert encode_row(('"q"', "a\tb")) == b'"\\"q\\"","a\tb"'
+    assert encode_row(('"q" and \x01',)) == b'"\\"q\\" and \x01"'
+    assert encode_row(('ends in \\', '"')) == b'"ends in \\\\","\\""'

@@ -23,3 +23,10 @@ def test_a_block_is_written_as_encode_row_writes_each_of_its_rows():
     assert [(r.line_number, r.reason[:9]) for r in rejects] == [(43, "malformed"), (46, "Expected ")]
     assert rejects == [item for item in parsed if type(item) is records.Reject]
     assert unknown == {}  # none counted unless asked (UNKNOWN_FIELDS)
+
+
+def test_workers_parse_only_where_a_core_is_left_to_the_server_and_one_to_the_loader():
+    from sparkify_dwh.warehouses.postgres import parse_workers
+
+    # measured on two cores: a worker there is slower than the thread (docs/performance.md)
+    assert [parse_workers(n) for n in (1, 2, 3, 4, 5, 6, 8, 64)] == [0, 0, 0, 2, 3, 4, 4, 4]
