@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import cleaning, db
@@ -63,7 +63,7 @@ COLUMNS = {
 }
 WIDTHS = {"browser": 256, "os": 256, "device": 256}  # a family is short; a rule could echo a long substring
 # what `fill` reads, in order, for the dry run: a rebuild's reads, or else the others
-STATEMENTS = (REBUILD, songs_sql(True), people_sql(True), songs_sql(False), people_sql(False), *KNOWN.values())
+STATEMENTS = (REBUILD, *KNOWN.values(), songs_sql(True), people_sql(True), songs_sql(False), people_sql(False))
 TEXT_FIELDS = ("song", "artist", "first_name", "last_name", "location")
 
 
@@ -79,35 +79,45 @@ def _fit(text: str, width: int) -> str:
     return text.encode("utf-8")[:width].decode("utf-8", "ignore")
 
 
-def _merged(rows: list[tuple]) -> list[tuple]:
-    """(values..., rows) with each value without trailing blanks, the rows of equal values added up."""
-    out: Counter = Counter()
-    for *values, n in rows:
-        out[tuple(None if v is None else v.rstrip(" ") for v in values)] += n
-    return [(*values, n) for values, n in out.items()]
+def _stripped(values: tuple) -> tuple:
+    return tuple(None if v is None else v.rstrip(" ") for v in values)
 
 
-def fill(cur, insert: Callable = db.insert, non_ascii: str = NON_ASCII) -> Filled:
+BATCH = 5000  # rows fetched at a time: the distinct values are read as they come, never all at once
+
+
+def _rows(cur, sql: str, server_side: bool) -> Iterator[tuple]:
+    """The rows of `sql` in batches of BATCH. `server_side` (PostgreSQL): through a cursor of the server's,
+    so this process holds one batch, whatever the result; else fetched from the statement's result in
+    batches (the driver holds the whole result in C, about 100 bytes a row; the rows become Python objects
+    one batch at a time). At 3M events, the songs' result is about 500,000 distinct (song, artist) pairs."""
+    if server_side:
+        with cur.connection.cursor(name="lookup_values") as named:  # DECLARE ... CURSOR, in this transaction
+            named.itersize = BATCH
+            named.execute(sql)
+            yield from named
+        return
+    cur.execute(sql)
+    while batch := cur.fetchmany(BATCH):
+        yield from batch
+
+
+def fill(cur, insert: Callable = db.insert, non_ascii: str = NON_ASCII, server_side: bool = False) -> Filled:
     """Add the rows the new loads' values need to the lookup tables; count what the star shows changed.
     `insert(cur, table, columns, rows)` writes rows (bind parameters, multi-row); `non_ascii`, the test
-    for text that is not ASCII (another engine's, for the benchmark's DuckDB)."""
+    for text that is not ASCII (another engine's, for the benchmark's DuckDB); `server_side`, whether the
+    distinct values are read through a server-side cursor (_rows)."""
     started = time.perf_counter()
     out = Filled()
     cur.execute(REBUILD)
     rebuild = cur.fetchone()[0] == 1
-    cur.execute(songs_sql(rebuild, non_ascii))
-    songs = cur.fetchall()
-    cur.execute(people_sql(rebuild))
-    people = cur.fetchall()
     known = {}
     for table, sql in KNOWN.items():
         cur.execute(sql)
         known[table] = dict(cur.fetchall())
     texts, places, agents = known["text_repairs"], known["location_parts"], known["user_agent_parts"]
     # grouped by the values as staged, keyed without trailing blanks: Redshift, which ignores them when it
-    # compares, groups 'X ' with 'X' and returns either; PostgreSQL returns both, added up here
-    songs = _merged(songs)
-    people = _merged(people)
+    # compares, groups 'X ' with 'X' and returns either; PostgreSQL returns both, whose rows add up here
     new: dict[str, dict[str, tuple]] = {table: {} for table in KNOWN}
 
     def text(name: str, value: str | None, n: int) -> None:
@@ -122,10 +132,12 @@ def fill(cur, insert: Callable = db.insert, non_ascii: str = NON_ASCII) -> Fille
         if repaired != value:
             out.repaired[name] += n
 
-    for song, artist, n in songs:
+    for *values, n in _rows(cur, songs_sql(rebuild, non_ascii), server_side):
+        song, artist = _stripped(values)
         text("song", song, n)
         text("artist", artist, n)
-    for first, last, location, agent, n in people:
+    for *values, n in _rows(cur, people_sql(rebuild), server_side):
+        first, last, location, agent = _stripped(values)
         text("first_name", first, n)
         text("last_name", last, n)
         if location is not None:

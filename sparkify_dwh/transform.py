@@ -80,7 +80,7 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
             cur.execute(statement)
         if full_refresh:
             cur.execute(REBUILD)
-        filled = lookups.fill(cur)
+        filled = lookups.fill(cur, server_side=caps.server_cursors)
         results.append(StepResult(LOOKUPS, filled.seconds, dict(filled.added),
                                   repaired=dict(filled.repaired, user_agent=filled.unquoted)))
         files = sqlfiles.files("transform", caps.dialect)

@@ -34,6 +34,11 @@ class Capabilities:
     transform_setup: tuple[str, ...] = ()  # statements that open the transform's transaction
     session_setup: tuple[str, ...] = ()  # statements every connection sends once connected
     password_hash: str = "scram-sha-256"  # the verifier the reader's password is sent as (reader.VERIFIERS)
+    # large results read through a server-side cursor (lookups.fill): on PostgreSQL. Not on Redshift, whose
+    # DECLARE page says: "When the first row of a cursor is fetched, the entire result set is materialized on
+    # the leader node" and "Only one cursor at a time can be open per session"; there the rows are fetched
+    # in batches from the statement's result
+    server_cursors: bool = False
 
 
 @dataclass

@@ -440,7 +440,8 @@ class PostgresStager(Stager):
 
 class Postgres(Warehouse):
     name = "postgres"
-    caps = Capabilities(dialect="postgres", transform_setup=(f"SET LOCAL work_mem = '{WORK_MEM}'",))
+    caps = Capabilities(dialect="postgres", transform_setup=(f"SET LOCAL work_mem = '{WORK_MEM}'",),
+                        server_cursors=True)
 
     def url(self) -> str:
         """`DATABASE_URL`, or the embedded server's (started when it is not running)."""
