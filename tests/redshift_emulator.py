@@ -376,6 +376,13 @@ class EmulatedCursor:
             return self._rows.pop(0) if self._rows else None
         return self._cur.fetchone()
 
+    def fetchmany(self, size=None):
+        if self._rows is not None:
+            size = len(self._rows) if size is None else size
+            taken, self._rows = self._rows[:size], self._rows[size:]
+            return taken
+        return self._cur.fetchmany(size) if size is not None else self._cur.fetchmany()
+
     @property
     def rowcount(self):
         return self._cur.rowcount
