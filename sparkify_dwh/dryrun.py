@@ -157,10 +157,12 @@ def print_load(settings: Settings, out=None) -> None:
             run(check.scoped, note=f"{check.name}: on an incremental transform")
     if settings.max_event_age_hours:
         run(checks.NEWEST, note="freshness (MAX_EVENT_AGE), a warning here")
-    run("COMMIT")
-    run(pipeline.STAGED_COUNTS, note="the summary's counts")
+    run(pipeline.STAGED_COUNTS, note="the summary's counts, once the gate has passed, before the commit")
     for table in pipeline.STAR_TABLES:
         run(f"SELECT COUNT(*) FROM {table}")
+    for statement, params, when in warehouse.before_commit_statements():
+        run(statement, params, note=when)
+    run("COMMIT")
     for statement, params, when in warehouse.maintenance_statements():
         run(statement, params, note=when)
     example = history.Run(LOAD_ID, "load", warehouse.name, "<start>", "<end>", steps={"stage": 1.0},

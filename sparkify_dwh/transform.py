@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import checks, db, lock, lookups, sqlfiles
@@ -66,9 +67,12 @@ def statements(caps: Capabilities, full_refresh: bool = False) -> list[tuple[sql
 
 
 def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
-        max_event_age_hours: int | None = None) -> list[StepResult]:
+        max_event_age_hours: int | None = None,
+        before_commit: Callable[[object, list[StepResult]], None] | None = None) -> list[StepResult]:
     """Run every transform file, then the gate; commit only when all succeeded and no check failed.
     `full_refresh`: rebuild the whole star. `max_event_age_hours`: freshness, a warning in the gate.
+    `before_commit(cur, results)`: once the gate has passed, in the same transaction (the summary's counts,
+    PostgreSQL's ANALYZE); it may add its own steps to `results`.
     Raises checks.GateFailed (after rolling back) when a check that is not a warning fails."""
     results = []
     lost = checks.staging_lost(conn)
@@ -107,5 +111,7 @@ def run(conn, caps: Capabilities, say=print, full_refresh: bool = False,
         if failed:
             conn.rollback()
             raise checks.GateFailed(failed, audit)
+        if before_commit is not None:
+            before_commit(cur, results)
         conn.commit()
     return results

@@ -167,6 +167,15 @@ class Warehouse(ABC):
     def psql(self) -> tuple[list[str], dict[str, str]]:
         """The psql command line and extra environment (the password, never in argv) for `make psql`."""
 
+    def before_commit(self, cur, results) -> list[str]:
+        """In the transform's transaction, once its checks have passed: the maintenance that is best done on
+        the rows before they are committed (PostgreSQL's ANALYZE); returns the statements run."""
+        return []
+
+    def before_commit_statements(self) -> list[tuple[str, tuple, str | None]]:
+        """(statement, parameters, when) of `before_commit`, for the dry run."""
+        return []
+
     def maintain(self, conn, results, say=print, rows=None) -> list[str]:
         """After the transform commits: whatever the warehouse needs after deletions (nothing on PostgreSQL,
         whose autovacuum keeps up); returns the statements run. `rows`: each star table's rows now, if

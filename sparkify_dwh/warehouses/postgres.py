@@ -465,26 +465,32 @@ class Postgres(Warehouse):
         conninfo, password = db.without_password(self.url())
         return [psql, conninfo], {"PGPASSWORD": password} if password else {}
 
-    def maintain(self, conn, results, say=print, rows=None) -> list[str]:
+    def before_commit(self, cur, results) -> list[str]:
         """Fresh statistics for each star table the load changed by a tenth or more: the next load finds a
         day's plays through the BRIN index on start_time only when the planner knows the table's order.
-        Autovacuum would get there too, in its own time."""
+        Autovacuum would get there too, in its own time. In the transform's transaction, so that ANALYZE
+        reads rows the transaction wrote: it counts them as live (and the rows it deleted as dead) and sets
+        no hint bits, where after the commit its sample would write every page it reads. ("ANALYZE requires
+        only a read lock on the target table, so it can run in parallel with other non-DDL activity on the
+        table", sql-analyze.html; unlike VACUUM, which "cannot be executed inside a transaction block",
+        it runs in one.) On a rollback the statistics go
+        with it, but not pg_class.reltuples, which ANALYZE updates in place: the next load's decision reads
+        it, and at worst runs or skips one ANALYZE too many; autovacuum makes up for either."""
         ran = []
-        with db.transaction(conn) as cur:
-            for table, (inserted, deleted) in sorted(transform.changes(results).items()):
-                cur.execute(ROWS_KNOWN, (table,))
-                (known,) = cur.fetchone()
-                if inserted + deleted >= GROWTH_TO_ANALYZE * max(known, 0):
-                    cur.execute(f"ANALYZE {table}")
-                    ran.append(f"ANALYZE {table}")
-            conn.commit()
+        for table, (inserted, deleted) in sorted(transform.changes(results).items()):
+            cur.execute(ROWS_KNOWN, (table,))
+            (known,) = cur.fetchone()
+            if inserted + deleted >= GROWTH_TO_ANALYZE * max(known, 0):
+                cur.execute(f"ANALYZE {table}")
+                ran.append(f"ANALYZE {table}")
         return ran
 
-    def maintenance_statements(self) -> list[tuple[str, tuple, str | None]]:
+    def before_commit_statements(self) -> list[tuple[str, tuple, str | None]]:
         out = []
         for n, table in enumerate(transform.STAR_TABLES):
             first = n == 0
-            out += [(ROWS_KNOWN, (table,), "after the load commits, for each star table it changed" if first else None),
+            out += [(ROWS_KNOWN, (table,), "before the commit, for each star table the transform changed" if first
+                     else None),
                     (f"ANALYZE {table}", (), "when the load changed a tenth of its rows or more" if first else None)]
         return out
 

@@ -102,8 +102,10 @@ def test_a_password_never_reaches_output_files_or_tables_on_a_failed_load(tmp_pa
 
 
 @pytest.mark.integration
-def test_load_json_summary_reconciles(env):
+def test_load_json_summary_reconciles(env, conn):
     import json
+
+    from sparkify_dwh.transform import STAR_TABLES
 
     summary = json.loads(run_cli("load", env, "--json").stdout)
     assert {s["kind"] for s in summary["sources"]} == {"songs", "events"}
@@ -111,7 +113,17 @@ def test_load_json_summary_reconciles(env):
         assert s["records_read"] == s["rows_staged"] + s["records_rejected"] > 0
     events = next(s for s in summary["sources"] if s["kind"] == "events")
     assert summary["tables"]["staging_events"] == events["rows_staged"]
-    assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "maintain", "count"}
+    assert set(summary["steps"]) == {"prepare", "migrate", "stage", "transform", "maintain"}
+    # the star is counted in the transform's transaction, before it commits: the counts are the committed star's
+    assert {"gate", "count", "analyze"} <= set(summary["transform"])
+    assert {t: summary["tables"][t] for t in STAR_TABLES} == {t: _count(conn, f"SELECT COUNT(*) FROM {t}")
+                                                              for t in STAR_TABLES}
+    assert summary["tables"]["songplays"] > 0
+    # and analyzed there: the planner's row count is the star's, with statistics for its columns
+    for table in ("songplays", "time", "page_events"):
+        assert _count(conn, f"SELECT reltuples FROM pg_class WHERE oid = CAST('{table}' AS REGCLASS)") == \
+            summary["tables"][table]
+        assert _count(conn, f"SELECT COUNT(*) FROM pg_statistic WHERE starelid = CAST('{table}' AS REGCLASS)") > 0
 
 
 def test_output_piped_into_a_closed_pipe_ends_quietly(tmp_path):

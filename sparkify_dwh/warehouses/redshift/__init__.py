@@ -250,6 +250,13 @@ class Redshift(Postgres):
     def stop(self) -> str:
         return f"nothing to stop: {self.describe()} runs on AWS (make teardown deletes it)"
 
+    def before_commit(self, cur, results) -> list[str]:
+        """Nothing: Redshift's ANALYZE and VACUUM run after the commit, in autocommit (maintenance.py)."""
+        return []
+
+    def before_commit_statements(self) -> list[tuple[str, tuple, str | None]]:
+        return []
+
     def maintain(self, conn, results, say=print, rows=None) -> list[str]:
         for note in self.notes:
             say(note)
