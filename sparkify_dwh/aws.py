@@ -511,11 +511,23 @@ def delete_reader_secret(secrets, rs, say=print) -> None:
             raise
 
 
-def write_env(path, values: dict[str, str], by: str = "bin/provision") -> None:
-    """Set `values` in the settings file: replace their lines, append the missing ones, keep the rest."""
+def write_env(path, values: dict[str, str], by: str = "bin/provision", secret: bool = False) -> bool:
+    """Set `values` in the settings file: replace their lines, append the missing ones, keep the rest.
+    `secret`: a value is a password, so the file is made, or first narrowed to, its owner's alone (mode 600),
+    before the value is written; returns whether an existing file was narrowed."""
+    import os
+    import stat
     from pathlib import Path
 
     path = Path(path)
+    narrowed = False
+    if secret and path.is_file():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+            narrowed = True
+    elif secret and not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     todo = dict(values)
     out = []
@@ -531,3 +543,4 @@ def write_env(path, values: dict[str, str], by: str = "bin/provision") -> None:
         out.append(f"# written by {by}")
     out.extend(f"{key}={value}" for key, value in todo.items())
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return narrowed

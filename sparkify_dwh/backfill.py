@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from . import migrations, pipeline, sources, warehouses
+from . import migrations, pipeline, sources, staging, warehouses
 from .config import Settings, SettingsError
 
 WINDOW_FILES = ("SELECT DISTINCT source_file FROM staging_events WHERE ts >= %s AND ts < %s "
@@ -65,11 +65,20 @@ def find_files(conn, settings: Settings, win: Window) -> Window:
 
 
 def plan(settings: Settings, win: Window) -> Window:
-    """Find the window's files (connects and reads; writes nothing but pending schema files)."""
+    """Find the window's files (connects and reads; writes nothing but pending schema files, and not those
+    under DRY_RUN=1, where a warehouse without staging yet has no file to read again)."""
     warehouse = warehouses.of(settings)
     conn = warehouse.connect()
     try:
-        migrations.migrate(conn, warehouse.caps.dialect)
+        if settings.dry_run:
+            with conn.cursor() as cur:
+                migrations.history(cur)
+                pending = {f.name for f in migrations.pending(cur, warehouse.caps.dialect)}
+            conn.rollback()
+            if pending & set(staging.TABLES.values()):
+                return win
+        else:
+            migrations.migrate(conn, warehouse.caps.dialect)
         return find_files(conn, settings, win)
     finally:
         conn.close()

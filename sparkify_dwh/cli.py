@@ -30,13 +30,17 @@ def parser(doc: str) -> argparse.ArgumentParser:
     )
 
 
-def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False) -> None:
+def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False, changes: str | None = None) -> None:
     """Run a command: failures print one masked line to stderr and exit with the code outcomes.exit_code
     gives them (2 bad settings, 3 over MAX_ERRORS, 4 a source unreadable, 75 transient, 1 the rest).
-    `--help` works whatever the settings say; `writes_env_file`: the command creates ENV_FILE if missing."""
+    `--help` works whatever the settings say; `writes_env_file`: the command creates ENV_FILE if missing.
+    `changes`: what the command changes when it has no dry run of its own; under DRY_RUN=1 it is refused,
+    before anything is connected to (a command with a dry run reads settings.dry_run itself)."""
     settings = None
     try:
         settings = _settings(writes_env_file)
+        if changes and settings.dry_run and not {"-h", "--help"} & set(sys.argv[1:]):
+            raise SettingsError(refused_dry_run(changes))
         code = main(settings)
         sys.stdout.flush()
     except TooManyErrors as err:
@@ -57,6 +61,12 @@ def run(main: Callable[[Settings], int | None], *, writes_env_file: bool = False
         _fail(f"{type(err).__name__}: {err}", settings)
         code = outcomes.exit_code(err)
     sys.exit(code or 0)
+
+
+def refused_dry_run(changes: str) -> str:
+    name = os.path.basename(sys.argv[0])
+    return (f"DRY_RUN=1: bin/{name} has no dry run and would change {changes}; nothing was done (unset DRY_RUN "
+            "to run it; DRY_RUN=1 bin/load prints every statement a load sends)")
 
 
 def _settings(writes_env_file: bool) -> Settings:

@@ -158,8 +158,13 @@ def reset(conn, dialect: str = "postgres") -> list[str]:
     sources by the next load. Returns the tables dropped."""
     dropped = []
     with conn.cursor() as cur:
-        for table in reversed(["schema_history"] + tables(dialect)):
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-            dropped.append(table)
+        for statement in reset_statements(dialect):
+            cur.execute(statement)
+            dropped.append(statement.rsplit(" ", 1)[1])
     conn.commit()
     return dropped
+
+
+def reset_statements(dialect: str = "postgres") -> list[str]:
+    """What `reset` runs, in order."""
+    return [f"DROP TABLE IF EXISTS {table}" for table in reversed(["schema_history"] + tables(dialect))]

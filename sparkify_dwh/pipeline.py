@@ -348,6 +348,9 @@ def print_summary(summary: LoadSummary, out=sys.stdout) -> None:
 def verified(settings: Settings, warehouse, results: list, code: int) -> None:
     """After bin/verify: its checks in check_runs (under a run id of its own), and an alert per failed check
     and warning."""
+    if settings.dry_run:
+        _note("note: DRY_RUN=1: the checks' results are not written to check_runs, and no alert is sent")
+        return
     run = history.Run(new_load_id(), "verify", warehouse.name, staging.now(), staging.now(), exit_code=code,
                       checks=results)
     history.write(warehouse.connect, run, loads=False, say=_note)

@@ -27,6 +27,7 @@ that the same input is accepted or rejected alike, with the same reason, on Post
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -163,8 +164,27 @@ def _reason(err: Exception, line: bytes) -> str:
     if text.startswith("Expected `object`"):
         return "not a JSON object: " + text
     if isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError):
-        return "malformed JSON: " + text
+        return "malformed JSON: " + (_lone_surrogate(line) or text)
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(line: bytes) -> str | None:
+    """What is wrong with a line whose only fault is a \\u escape of half a UTF-16 pair (`\\ud83d` with no
+    `\\ude00` after it), which is no character: msgspec calls it truncated input. The standard library's
+    reader keeps such a half, so it finds the field."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    values = record.items() if isinstance(record, dict) else ()
+    for name, value in values:
+        found = _SURROGATE.search(value) if isinstance(value, str) else None
+        if found:
+            return f"`$.{name}` holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is no character"
+    return None
 
 
 def _over_width(row: tuple, fields: tuple[tuple[int, str, int, int], ...], line_size: int) -> str | None:
@@ -268,7 +288,7 @@ class UnknownFields:
     def add(self, source: str, names: Iterable[str]) -> None:
         with self._lock:
             counts = self._by_file.setdefault(source, {})
-            for name in names:
+            for name in map(field_name, names):
                 counts[name] = counts.get(name, 0) + 1
 
     def of(self, source: str) -> dict[str, int]:
@@ -297,8 +317,19 @@ class UnknownFields:
         return dict(sorted(out.items()))
 
 
+FIELD_NAME_LIMIT = 64
+
+
+def field_name(name: str) -> str:
+    """A field's name from the data as the summary, the history and the alerts show it: with what a terminal
+    would act on (control characters, escape sequences) written as escapes, and at most FIELD_NAME_LIMIT
+    characters."""
+    text = name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= FIELD_NAME_LIMIT else text[:FIELD_NAME_LIMIT - 1] + "…"
+
+
 def unknown_reason(names: list[str]) -> str:
-    fields = ", ".join(f"`{n}`" for n in names)
+    fields = ", ".join(f"`{field_name(n)}`" for n in names)
     return (f"unknown field{'s' if len(names) > 1 else ''} {fields}: UNKNOWN_FIELDS=fail refuses a record holding a "
             "field the loader does not know")
 

@@ -72,7 +72,10 @@ class Plan:
 
     @property
     def foreign(self) -> int:
-        """Files in the ledger that are not under the source (kept: a source's old files may expire)."""
+        """Files in the ledger that are not under the source (kept: a source's old files may expire); none on a
+        full refresh, which empties the ledger and staging and reads the source alone."""
+        if self.full_refresh:
+            return 0
         present = {f.uri for f in self.found}
         return sum(1 for name in self.ledger if name not in present)
 

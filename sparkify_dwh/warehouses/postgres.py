@@ -70,13 +70,19 @@ def encode_row(row: tuple) -> bytes:
     A quoted "null" stays a string, a quoted "" an empty string. JSON's other escapes (\\n, \\t,
     \\u0001, ...) mean nothing to COPY, so a row holding them is written field by field instead."""
     out = _encode(row)
-    # every backslash followed by a quote (a user agent's \" most often) is COPY's own escape: two counts in C
-    # decide that, and only a row with another backslash is looked at closer
-    backslashes = out.count(b"\\")
-    if backslashes and backslashes != out.count(b'\\"') and \
-            b"\\" in out.replace(b"\\\\", b"").replace(b'\\"', b""):
+    if _json_escapes(out):
         out = b"[" + b",".join(_field(v) for v in row) + b"]"
     return out[1:-1]
+
+
+def _json_escapes(encoded: bytes | bytearray, start: int = 0) -> bool:
+    """Whether the JSON at encoded[start:] holds an escape COPY would read otherwise: \\" and \\\\ mean to COPY
+    (ESCAPE '\\') what they mean to JSON, \\n, \\u0001 and the rest do not. Two counts in C decide most rows
+    (a user agent's \\" is the usual backslash); only one with a backslash of another kind is looked at closer."""
+    backslashes = encoded.count(b"\\", start)
+    if not backslashes or backslashes == encoded.count(b'\\"', start):
+        return False
+    return b"\\" in bytes(encoded[start:]).replace(b"\\\\", b"").replace(b'\\"', b"")
 
 
 def _field(value) -> bytes:
@@ -251,12 +257,9 @@ def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | N
         out += b"%d" % number
         start = len(out)
         encode_into(row, out, -1)
-        backslashes = out.count(b"\\", start)
-        if backslashes and backslashes != out.count(b'\\"', start):
-            encoded = bytes(out[start:])
-            if b"\\" in encoded.replace(b"\\\\", b"").replace(b'\\"', b""):  # as encode_row decides
-                del out[start:]
-                out += b"[" + b",".join(_field(v) for v in row) + b"]"
+        if _json_escapes(out, start):  # as encode_row decides
+            del out[start:]
+            out += b"[" + b",".join(_field(v) for v in row) + b"]"
         out[start] = out[-1] = 44  # "[" and "]" -> ","
         out += end
         rows += 1
@@ -508,11 +511,9 @@ class Postgres(Warehouse):
 
     def keep_reader_password(self, password: str) -> str:
         path = config.env_file()
-        new = not path.exists()
-        aws.write_env(path, {"READER_PASSWORD": password}, by="bin/reader")
-        if new and path.is_file():
-            path.chmod(0o600)  # a settings file made here is its owner's alone
-        return f"READER_PASSWORD in {path}"
+        narrowed = aws.write_env(path, {"READER_PASSWORD": password}, by="bin/reader", secret=True)
+        return f"READER_PASSWORD in {path}" + (" (now readable by its owner alone: it holds a password)"
+                                               if narrowed else "")
 
     def reader_password(self) -> str | None:
         return self.settings.reader_password

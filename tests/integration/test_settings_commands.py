@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, table_digest
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +166,48 @@ def test_a_server_error_of_several_lines_is_printed_on_one(env, tmp_path, statem
         assert "No space left on device DETAIL: a detail HINT: Check free disk space. CONTEXT:" in words
     else:
         assert "server closed the connection unexpectedly This probably means" in line
+
+
+# every command under DRY_RUN=1: one with a dry run of its own prints and sends nothing; one that only reads runs;
+# one that would change something without a dry run is refused (exit 2) before it connects
+DRY_RUNS = {
+    "load": ((), "dry"), "transform": ((), "dry"), "backfill": (("--from", "2018-11-01", "--to", "2018-11-01"), "dry"),
+    "migrate": ((), "dry"), "db reset": (("reset", "--yes"), "dry"), "verify": ((), "reads"),
+    "status": ((), "reads"), "history": ((), "reads"), "db url": (("url",), "reads"),
+    "stage": ((), "refused"), "reader": (("grant",), "refused"), "db stop": (("stop",), "refused"),
+    "docs": ((), "refused"), "provision": ((), "refused"), "teardown": (("--yes",), "refused"),
+    "acceptance": ((), "refused"),
+}
+# not here: bench (fresh databases of its own), generate (files it is told to write), report (reads; its page
+# is the file it is told to write)
+
+
+def _state(conn) -> dict:
+    with conn.cursor() as cur:
+        cur.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN "
+                    "('pg_catalog', 'information_schema') ORDER BY 1, 2")
+        tables = cur.fetchall()
+        cur.execute("SELECT rolname FROM pg_roles ORDER BY 1")
+        roles = cur.fetchall()
+    conn.rollback()
+    return {"roles": roles, **{f"{s}.{t}": table_digest(conn, f"{s}.{t}") for s, t in tables}}
+
+
+def test_every_command_said_dry_run_lists_it_reads_or_refuses_and_changes_nothing(env, conn, tmp_path):
+    assert set(DRY_RUNS) | {"bench", "generate", "report"} >= set(COMMANDS), "a command not decided here"
+    settings_file = tmp_path / "settings.env"
+    settings_file.write_text("MAX_ERRORS=10\n")
+    env = dict(env, ENV_FILE=str(settings_file))
+    run_cli("load", env)
+    before, kept = _state(conn), settings_file.read_text()
+    for name, (args, kind) in DRY_RUNS.items():
+        proc = run_cli(name.split()[0], dict(env, DRY_RUN="1"), *args, check=False)
+        if kind == "refused":
+            assert proc.returncode == 2, (name, proc.stdout, proc.stderr)
+            assert one_error_line(proc).startswith(f"error: DRY_RUN=1: bin/{name.split()[0]} has no dry run"), name
+        else:
+            assert proc.returncode == 0, (name, proc.stdout, proc.stderr)
+        assert _state(conn) == before, name
+        assert settings_file.read_text() == kept, name
+    assert "DROP TABLE IF EXISTS songplays;" in run_cli("db", dict(env, DRY_RUN="1"), "reset").stdout
+    assert "0 pending" in run_cli("migrate", dict(env, DRY_RUN="1")).stdout

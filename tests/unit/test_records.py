@@ -79,6 +79,19 @@ def test_bad_records_are_rejected_with_line_and_reason_and_the_rest_of_the_file_
     assert reject.raw_line.startswith(line[:5].decode("utf-8", "replace"))
 
 
+@pytest.mark.parametrize("escape", [b"\\ud83d", b"\\ude00", b"\\ude00\\ud83d"])
+def test_half_a_surrogate_pair_is_rejected_naming_the_field_and_the_escape(escape):
+    """A \\u escape of half a UTF-16 pair is no character: the reason says so, not the JSON library's
+    "truncated"; a whole pair, and the text of such an escape (a backslash, then u), load."""
+    out = parsed(b'{"ts":1,"song":"lone' + escape + b'"}\n{"ts":1,"song":"a\\ud83d\\ude00"}\n'
+                 b'{"ts":1,"song":"b\\\\ud83d"}')
+    reject = out[0]
+    assert type(reject).__name__ == "Reject" and reject.line_number == 1
+    first = escape[2:6].decode()
+    assert reject.reason == f"malformed JSON: `$.song` holds a lone surrogate escape (\\u{first}), which is no character"
+    assert [row[records.Event.__struct_fields__.index("song")] for _, row in out[1:]] == ["a\U0001f600", "b\\ud83d"]
+
+
 def test_raw_line_is_bounded():
     ((reject,),) = [parsed(b'{"ts": "' + b"x" * 100_000 + b'"}')]
     assert len(reject.raw_line) == records.RAW_LINE_LIMIT
@@ -185,3 +198,17 @@ def test_a_song_file_over_the_limit_is_a_reject_unless_it_is_json_lines():
     lines = SONG + b"\n" + b"\n".join(SONG.replace(b"SO1", b"SO%d" % n) for n in range(records.RECORD_LIMIT // 90))
     out = parsed(lines, records.songs)
     assert len(out) == records.RECORD_LIMIT // 90 + 1 and all(type(x) is tuple for x in out)
+
+
+def test_a_new_field_s_name_is_shown_escaped_and_cut_never_as_the_data_wrote_it():
+    """A terminal that prints the summary, and the history and alerts that keep it, never get a control
+    character or an endless name from the data."""
+    long = "x" * 500
+    watch = records.UnknownFields("warn")
+    line = b'{"ts":1,"\\u001b[31mred":1,"' + long.encode() + b'":2,"caf\xc3\xa9":3}'
+    assert [n for n, _ in records.event_lines("f.json", 1, [line], watch)] == [1]
+    shown = watch.of("f.json")
+    assert shown == {"\\x1b[31mred": 1, "x" * 63 + "…": 1, "café": 1}
+    assert all(n.isprintable() and len(n) <= records.FIELD_NAME_LIMIT for n in shown)
+    refused = list(records.event_lines("f.json", 1, [line], records.UnknownFields("fail")))[0]
+    assert "`\\x1b[31mred`" in refused.reason and "\x1b" not in refused.reason and long not in refused.reason
