@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT
 
@@ -106,10 +107,75 @@ def test_the_airflow_dag_retries_three_times_five_minutes_apart_one_run_at_a_tim
     assert delay.func.id == "timedelta" and {k.arg: ast.literal_eval(k.value) for k in delay.keywords} == \
         {"minutes": 5}
     tasks = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-             and getattr(node.func, "id", None) == "BashOperator"]
+             and getattr(node.func, "id", None) == "PythonOperator"]
     commands = {next(ast.literal_eval(k.value) for k in t.keywords if k.arg == "task_id"): ast.unparse(t)
                 for t in tasks}
     assert set(commands) == {"load", "verify"}
-    assert "' load'" in commands["load"] and "' verify'" in commands["verify"]
+    assert "'command': 'load'" in commands["load"] and "'command': 'verify'" in commands["verify"]
     assert re.search(r"^\s*load >> verify$", source, re.M)
-    assert "docker run --rm --env-file" in source
+
+
+class _Retry(Exception):
+    pass
+
+
+class _Fail(Exception):
+    pass
+
+
+def _dag_module(monkeypatch):
+    """The DAG file imported with a stand-in for Airflow (not installed here): its DAG and operator record
+    nothing; AirflowException means "retry", AirflowFailException "fail now"."""
+    import importlib.util
+    import sys
+    import types
+
+    class _Any:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def __rshift__(self, other):
+            return other
+
+    airflow = types.ModuleType("airflow")
+    airflow.DAG = _Any
+    exceptions = types.ModuleType("airflow.exceptions")
+    exceptions.AirflowException, exceptions.AirflowFailException = _Retry, _Fail
+    python = types.ModuleType("airflow.operators.python")
+    python.PythonOperator = _Any
+    for name, module in {"airflow": airflow, "airflow.exceptions": exceptions, "airflow.operators": types.ModuleType(
+            "airflow.operators"), "airflow.operators.python": python}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location("sparkify_load_dag", DEPLOY / "airflow" / "sparkify_load.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("code, raised", [(0, None), (75, _Retry), (1, _Fail), (2, _Fail), (3, _Fail), (4, _Fail),
+                                          (130, _Fail)])
+def test_the_airflow_task_retries_a_transient_failure_only(monkeypatch, tmp_path, code, raised):
+    """The task runs the image (a docker that exits `code` here) and lets Airflow retry exit 75 alone: the
+    others, which a retry would only repeat, fail at once, with the code's meaning."""
+    from sparkify_dwh import outcomes
+
+    docker = tmp_path / "docker"
+    docker.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv\nexit {code}\n")
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    dag = _dag_module(monkeypatch)
+    assert dag.TRANSIENT == outcomes.TRANSIENT
+    assert dag.NEEDS_A_PERSON == {c: m for c, m in outcomes.MEANING.items() if c not in (outcomes.OK, outcomes.TRANSIENT)}
+    if raised is None:
+        dag.run_image("load", "sparkify-dwh")
+    else:
+        with pytest.raises(raised, match=f"load: exit {code}"):
+            dag.run_image("load", "sparkify-dwh")
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[:4] == ["run", "--rm", "--env-file", "/etc/sparkify.env"] and argv[-2:] == ["sparkify-dwh", "load"]
