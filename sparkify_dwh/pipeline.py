@@ -115,8 +115,9 @@ def ensure_demo_data(settings: Settings, say=print) -> None:
 def load(settings: Settings, *, quiet: bool = False, say=print, kinds=tuple(staging.TABLES),
          build: bool = True, reread: frozenset[str] = frozenset(), command: str | None = None) -> LoadSummary:
     """Stage the new and changed source files (and those in `reread`, a backfill's) and rebuild the star
-    schema (`build=False`: stage only). Raises staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed
-    when a check fails before the star is published (staging keeps this load; the star is as it was).
+    schema (`build=False`: stage only; no `kinds`: the transform only, bin/transform). Raises
+    staging.TooManyErrors over MAX_ERRORS, and checks.GateFailed when a check fails before the star is
+    published (staging keeps this load; the star is as it was).
     A transient warehouse failure is tried again (retry.py). However it ends, a run that reached the
     warehouse is written to load_runs and check_runs, and ALERT_WEBHOOK_URL hears of failures and warnings."""
     warehouse = warehouses.of(settings)
@@ -139,15 +140,17 @@ def _attempt(settings: Settings, warehouse, summary: LoadSummary, attempt: int, 
     summary.steps, summary.staged, summary.transform, summary.tables, summary.maintenance = [], [], [], {}, []
     _close(summary)
     with summary.step("prepare"):
-        ensure_demo_data(settings, say)
+        if kinds:
+            ensure_demo_data(settings, say)
         conn = summary.connection = warehouse.connect()
     try:
         with summary.step("migrate"):
             summary.migrated = [a.file for a in migrations.migrate(conn, warehouse.caps.dialect)]
         summary.reached = True  # the history's tables are there
-        with summary.step("stage"):
-            summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet, say=say,
-                                           reread=reread)
+        if kinds:
+            with summary.step("stage"):
+                summary.staged = staging.stage(conn, warehouse, settings, summary.load_id, kinds, quiet=quiet,
+                                               say=say, reread=reread)
         if build:
             with summary.step("transform"):
                 summary.transform = transform.run(conn, warehouse.caps, say, settings.full_refresh,
@@ -220,7 +223,7 @@ def run_of(summary: LoadSummary, err: BaseException | None, hidden: tuple[str, .
     return history.Run(
         summary.load_id, summary.command, summary.warehouse, summary.started_at, staging.now(),
         exit_code=summary.exit_code, attempts=summary.attempts,
-        error=None if err is None else failure_line(err, hidden), steps=dict(summary.steps),
+        error=None if err is None else failure_line(err, hidden), steps=_history_steps(summary),
         files_found=sum(s.files_found for s in staged) if staged else None,
         files_read=sum(s.files_loaded for s in staged) if staged else None,
         records_read=sum(s.records_read for s in staged) if staged else None,
@@ -228,6 +231,16 @@ def run_of(summary: LoadSummary, err: BaseException | None, hidden: tuple[str, .
         records_rejected=rejected, unknown_fields=summary.unknown_fields,
         tables={t: n for t, n in summary.tables.items() if t in STAR_TABLES}, checks=checks or (),
     )
+
+
+def _history_steps(summary: LoadSummary) -> dict[str, float]:
+    """The steps' seconds as load_runs keeps them: a load counts the star inside its transform (whose seconds
+    include the count's), a stage after it."""
+    steps = dict(summary.steps)
+    for t in summary.transform:
+        if t.file == COUNT:
+            steps.setdefault("count", t.seconds)
+    return steps
 
 
 def finish(settings: Settings, warehouse, summary: LoadSummary, err: BaseException | None) -> None:

@@ -229,6 +229,16 @@ def test_every_load_and_verify_is_in_the_history_and_make_history_prints_it(sour
     shown = run_cli("history", env).stdout
     assert shown.index(runs[1][0]) < shown.index(runs[0][0])  # newest first
     assert "no_play_from_nowhere" in shown and "failed" in shown
+    # bin/transform alone (without that check) publishes the staged day, and is in the history as a transform
+    assert run_cli("transform", env).returncode == 0
+    conn = REAL_CONNECT(database)
+    (last,) = rows(conn, "SELECT command, status, exit_code, files_read, songplays_rows, stage_seconds, "
+                         "transform_seconds FROM load_runs ORDER BY started_at DESC LIMIT 1")
+    assert last[:4] == ("transform", "succeeded", 0, None) and last[4] > runs[0][6] and last[5] is None
+    assert last[6] > 0
+    assert scalar(conn, "SELECT COUNT(*) FROM check_runs WHERE command = 'transform' AND status = 'passed'") == \
+        len(gate) - 1
+    conn.close()
 
 
 def test_load_runs_has_a_column_for_every_star_table():

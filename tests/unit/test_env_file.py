@@ -14,7 +14,8 @@ def test_values_replace_their_lines_and_keep_the_rest(tmp_path):
     path = tmp_path / ".env"
     path.write_text("# mine\nMAX_ERRORS=3\nREDSHIFT_HOST=old\n")
     assert aws.write_env(path, {"REDSHIFT_HOST": "new", "REDSHIFT_ROLE_ARN": "arn"}) is False
-    assert path.read_text() == "# mine\nMAX_ERRORS=3\nREDSHIFT_HOST=new\n\n# written by bin/provision\nREDSHIFT_ROLE_ARN=arn\n"
+    assert path.read_text() == ("# mine\nMAX_ERRORS=3\nREDSHIFT_HOST=new\n\n# written by bin/provision\n"
+                                "REDSHIFT_ROLE_ARN=arn\n")
 
 
 def test_a_password_goes_to_a_new_file_made_for_its_owner_alone(tmp_path):

@@ -88,7 +88,8 @@ def test_half_a_surrogate_pair_is_rejected_naming_the_field_and_the_escape(escap
     reject = out[0]
     assert type(reject).__name__ == "Reject" and reject.line_number == 1
     first = escape[2:6].decode()
-    assert reject.reason == f"malformed JSON: `$.song` holds a lone surrogate escape (\\u{first}), which is no character"
+    assert reject.reason == \
+        f"malformed JSON: `$.song` holds a lone surrogate escape (\\u{first}), which is no character"
     assert [row[records.Event.__struct_fields__.index("song")] for _, row in out[1:]] == ["a\U0001f600", "b\\ud83d"]
 
 
