@@ -179,11 +179,12 @@ def _lone_surrogate(line: bytes) -> str | None:
         record = json.loads(line)
     except ValueError:
         return None
-    values = record.items() if isinstance(record, dict) else ()
-    for name, value in values:
-        found = _SURROGATE.search(value) if isinstance(value, str) else None
-        if found:
-            return f"`$.{name}` holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is no character"
+    for name, value in record.items() if isinstance(record, dict) else ():
+        for text in (name, value):
+            found = _SURROGATE.search(text) if isinstance(text, str) else None
+            if found:  # the name as field_name shows it: the half pair itself is no text a column takes
+                where = f"`$.{field_name(name)}`" + (" (its name)" if text is name else "")
+                return f"{where} holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is no character"
     return None
 
 

@@ -93,6 +93,14 @@ def test_half_a_surrogate_pair_is_rejected_naming_the_field_and_the_escape(escap
     assert [row[records.Event.__struct_fields__.index("song")] for _, row in out[1:]] == ["a\U0001f600", "b\\ud83d"]
 
 
+def test_half_a_surrogate_pair_in_a_field_s_name_is_a_reject_whose_reason_any_column_takes():
+    """The name is shown as field_name shows it: the half pair, or a NUL, would be no text for load_errors."""
+    (reject,) = parsed(b'{"ts":1,"x\\ud83d\\u0000":1}')
+    assert reject.reason == ("malformed JSON: `$.x\\ud83d\\x00` (its name) holds a lone surrogate escape (\\ud83d), "
+                             "which is no character")
+    reject.reason.encode("utf-8")  # UTF-8, so any column takes it
+
+
 def test_raw_line_is_bounded():
     ((reject,),) = [parsed(b'{"ts": "' + b"x" * 100_000 + b'"}')]
     assert len(reject.raw_line) == records.RAW_LINE_LIMIT
