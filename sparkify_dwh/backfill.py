@@ -71,10 +71,7 @@ def plan(settings: Settings, win: Window) -> Window:
     conn = warehouse.connect()
     try:
         if settings.dry_run:
-            with conn.cursor() as cur:
-                migrations.history(cur)
-                pending = {f.name for f in migrations.pending(cur, warehouse.caps.dialect)}
-            conn.rollback()
+            pending = {f.name for f in migrations.pending_files(conn, warehouse.caps.dialect)}
             if pending & set(staging.TABLES.values()):
                 return win
         else:

@@ -90,6 +90,16 @@ def search(cur) -> bool:
     return moved
 
 
+def pending_files(conn, dialect: str = "postgres") -> list[sqlfiles.SqlFile]:
+    """The files still to apply, read in a transaction rolled back after: nothing is made, not even
+    schema_history (bin/migrate --list, a dry run)."""
+    with conn.cursor() as cur:
+        history(cur)
+        todo = pending(cur, dialect)
+    conn.rollback()
+    return todo
+
+
 def history(cur) -> bool:
     """Find (or create) schema_history and search where it is; whether the tables were moved already."""
     moved = search(cur)
