@@ -101,6 +101,19 @@ def for_unknown_fields(unknown: dict[str, tuple[int, int]], *, load_id: str | No
     """A warning naming the fields the records held that the loader does not know, with their counts."""
     if not unknown:
         return []
-    names = ", ".join(f"{name} ({records} records, {files} files)" for name, (records, files) in unknown.items())
-    return [message("warning", load_id=load_id, exit_code=exit_code, detail=f"load: new fields in the records: {names}",
-                    counts={"new fields": len(unknown)})]
+    shown = list(unknown.items())[:UNKNOWN_SHOWN]
+    names = ", ".join(f"{_slack_text(name)} ({records} records, {files} files)" for name, (records, files) in shown)
+    more = f", and {len(unknown) - len(shown)} more" if len(unknown) > len(shown) else ""
+    return [message("warning", load_id=load_id, exit_code=exit_code,
+                    detail=f"load: new fields in the records: {names}{more}", counts={"new fields": len(unknown)})]
+
+
+UNKNOWN_SHOWN = 10  # names in the alert at most (each at most records.FIELD_NAME_LIMIT characters): Slack's
+# section text takes 3,000 characters
+
+
+def _slack_text(text: str) -> str:
+    """A name from the data as Slack shows it, not as markup: Slack's text formatting reads &, < and > as its
+    control characters unless they are written as the HTML entities &amp;, &lt; and &gt;, so `<!channel>` or a
+    `<url|label>` link from the data is plain text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

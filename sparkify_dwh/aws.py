@@ -526,8 +526,8 @@ def write_env(path, values: dict[str, str], by: str = "bin/provision", secret: b
         if mode & 0o077:
             path.chmod(mode & 0o700)
             narrowed = True
-    elif secret and not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    elif secret and not path.exists():  # made for its owner alone (a dangling link: its target, as named)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     todo = dict(values)
     out = []

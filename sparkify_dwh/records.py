@@ -177,7 +177,7 @@ def _lone_surrogate(line: bytes) -> str | None:
     reader keeps such a half, so it finds the field."""
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # not this fault, or nested too deep to tell: msgspec's words stand
         return None
     for name, value in record.items() if isinstance(record, dict) else ():
         for text in (name, value):

@@ -8,8 +8,8 @@ One run at a time, no catchup: a day missed is not replayed in order by Airflow 
 every file it has not seen, so nothing is lost); to reload a window, run `bin/backfill --from ... --to ...`
 in the image. The container's exit code decides (the README's table): 75 is transient (the warehouse or
 S3 was away, and the load has retried inside the run already), so the task is retried, three times, five
-minutes apart; 1 to 4 need a person, so the task fails at once, unretried, saying which it was. A rerun
-after any failure is safe.
+minutes apart, as it is when Docker itself fails (125, or a container killed: 137, 143); 1 to 4 need a
+person, so the task fails at once, unretried, saying which it was. A rerun after any failure is safe.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ except ImportError:  # Airflow 2
 IMAGE = "{{ var.value.get('sparkify_image', 'sparkify-dwh') }}"
 ENV_FILE = "/etc/sparkify.env"
 TRANSIENT = 75  # the exit code of a failure worth trying again
-# the README's exit codes a retry would only repeat (sparkify_dwh/outcomes.py)
+# the README's exit codes a retry would only repeat (sparkify_dwh/outcomes.py); any other failure is retried:
+# 75, and Docker's own (125 the daemon, 137 and 143 a container killed, 130 interrupted), since a rerun is safe
 NEEDS_A_PERSON = {1: "a data check failed (or another failure, named in its message)", 2: "bad settings or usage",
-                  3: "more rejected records than MAX_ERRORS", 4: "a source could not be read", 130: "interrupted"}
+                  3: "more rejected records than MAX_ERRORS", 4: "a source could not be read"}
 
 
 def run_image(command: str, image: str) -> None:
@@ -38,12 +39,12 @@ def run_image(command: str, image: str) -> None:
     argv = ["docker", "run", "--rm", "--env-file", ENV_FILE, "-v", "sparkify-data:/home/sparkify/pgdata", image,
             command]
     code = subprocess.run(argv, check=False).returncode
-    if code == TRANSIENT:
-        raise AirflowException(f"{command}: exit {code}, transient: the task is retried")
+    if code in NEEDS_A_PERSON:
+        raise AirflowFailException(f"{command}: exit {code}, {NEEDS_A_PERSON[code]}: a retry would only repeat it, "
+                                   "so none is made (see the log above; fix it, then clear the task)")
     if code:
-        what = NEEDS_A_PERSON.get(code, "a failure")
-        raise AirflowFailException(f"{command}: exit {code}, {what}: a retry would only repeat it, so none is made "
-                                   "(see the log above; fix it, then clear the task)")
+        what = "transient" if code == TRANSIENT else "the container did not finish"
+        raise AirflowException(f"{command}: exit {code}, {what}: the task is retried")
 
 
 with DAG(

@@ -76,3 +76,12 @@ def test_a_webhook_that_never_answers_costs_at_most_the_timeout():
 def test_no_url_sends_nothing():
     assert alerts.post(None, alerts.message("load failed")) is False
     assert alerts.post("", alerts.message("load failed")) is False
+
+
+def test_new_field_names_reach_the_alert_as_text_never_as_slack_markup_and_ten_at_most():
+    unknown = {"<!channel>": (3, 1), "<https://x.example|click>": (1, 1), "a&b": (1, 1)}
+    unknown.update({f"f{n:02d}": (1, 1) for n in range(20)})
+    (warning,) = alerts.for_unknown_fields(unknown, load_id="L", exit_code=0)
+    text = json.dumps(warning)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&lt;https://x.example|click&gt;" in text
+    assert "a&amp;b" in text and "and 13 more" in text and "f19" not in text

@@ -221,3 +221,11 @@ def test_a_new_field_s_name_is_shown_escaped_and_cut_never_as_the_data_wrote_it(
     assert all(n.isprintable() and len(n) <= records.FIELD_NAME_LIMIT for n in shown)
     refused = list(records.event_lines("f.json", 1, [line], records.UnknownFields("fail")))[0]
     assert "`\\x1b[31mred`" in refused.reason and "\x1b" not in refused.reason and long not in refused.reason
+
+
+def test_a_malformed_line_nested_too_deep_to_look_into_is_still_a_reject():
+    """A line msgspec refuses (a half surrogate pair) and nested deeper than the standard library reads: the
+    second look for the reason gives up, and the line is a reject with msgspec's words, never a crash."""
+    line = b'{"ts":1,"artist":"\\ud83d","x":' + b"[" * 3000 + b"]" * 3000 + b"}"
+    (reject,) = parsed(line)
+    assert type(reject).__name__ == "Reject" and reject.line_number == 1 and reject.reason.startswith("malformed JSON")
