@@ -197,7 +197,7 @@ def _over_width(row: tuple, fields: tuple[tuple[int, str, int, int], ...], line_
         if width >= line_size:
             return None
         value = row[index]
-        if value is not None and len(value) > quarter:
+        if type(value) is str and len(value) > quarter:  # userId may be a number
             size = len(value.encode("utf-8"))
             if size > width:
                 return width_reason(name, size, width)
@@ -462,7 +462,9 @@ def _blocks(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, list[bytes] | 
         yield number, [b"".join(part)]
 
 
-def _watching(fields: UnknownFields | None, source: str) -> UnknownFields | None:
+def watching(fields: UnknownFields | None, source: str) -> UnknownFields | None:
+    """Where one file's unknown fields are counted (None: not counted): `fields`, that file's count started
+    afresh."""
     if fields is None or fields.policy == "ignore":
         return None
     fields.restart(source)
@@ -473,7 +475,7 @@ def events(source: str, data: bytes | Iterable[bytes], fields: UnknownFields | N
            ) -> Iterator[tuple | Reject]:
     """Each JSON line of a log file as (line number, row tuple in EVENT_COLUMNS order) or a Reject.
     `fields`: where the unknown fields are counted, and whether they reject (None: skipped unseen)."""
-    watch = _watching(fields, source)
+    watch = watching(fields, source)
     for first, lines in _blocks(data):
         if type(lines) is _Overlong:
             yield lines.reject(source, first)
@@ -491,7 +493,26 @@ def event_lines(source: str, first: int, lines: list[bytes], watch: UnknownField
                 ) -> Iterator[tuple | Reject]:
     """events() of one block of a log file's lines, the first of them numbered `first`; `watch`, when not
     None, counts the unknown fields (or, with policy `fail`, rejects the records holding one)."""
+    for item in event_items(source, first, lines, watch):
+        yield item if type(item) is Reject else item[:2]
+
+
+# A backslash escape other than \" (a user agent's quotes, the usual one): only a line holding one can hold
+# \u escapes (NUL, characters that take more bytes than their escape suggests) or values whose JSON needs more
+# than \" to be written again (control characters, backslashes). One regular expression search finds it,
+# faster than the byte searches it replaces (each of them a scan of the line).
+_ODD_ESCAPE = re.compile(rb'\\[^"]').search
+
+
+def event_items(source: str, first: int, lines: list[bytes], watch: UnknownFields | None = None) -> list:
+    """event_lines() of a block as a list, in the lines' order: a Reject, or (line number, row, odd), `odd`
+    telling whether the line held a backslash escape other than \" (else every string of the row is as the
+    line wrote it but for its \" escapes: what encode_row needs to know). One function call for the block
+    and a list, not a generator, since this runs once an event."""
     decode = (_strict_event_decoder if watch else _event_decoder).decode
+    out = []
+    append = out.append
+    odd_escape, text_fields, codes, user_id = _ODD_ESCAPE, _EVENT_TEXT, _EVENT_CODES, _USER_ID
     for number, line in enumerate(lines, first):
         if not line or line.isspace():
             continue
@@ -502,29 +523,31 @@ def event_lines(source: str, first: int, lines: list[bytes], watch: UnknownField
             if watch and type(err) is msgspec.ValidationError:
                 row = _with_unknown(err, _event_decoder, _EVENT_KEYS, watch, source, number, line)
             if row is None or type(row) is Reject:
-                yield row or Reject(source, number, _reason(err, line), _raw(line))
+                append(row or Reject(source, number, _reason(err, line), _raw(line)))
                 continue
         except RecursionError:
-            yield Reject(source, number, DEPTH_REASON, _raw(line))
+            append(Reject(source, number, DEPTH_REASON, _raw(line)))
             continue
         except Exception as err:  # noqa: BLE001 - whatever the parser raises, a record never stops the load
-            yield Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line))
+            append(Reject(source, number, f"cannot be parsed: {type(err).__name__}: {err}", _raw(line)))
             continue
-        # _check_text, inlined for the common line: this loop runs once per event, and most lines hold no escape
-        escaped = b"\\u" in line
-        if escaped and b"\\u0000" in line and _holds_nul(line, row):
-            yield Reject(source, number, NUL_REASON, _raw(line))
+        # _check_text and _trailing_blank, inlined for the common line: this loop runs once per event
+        odd = odd_escape(line) is not None
+        if odd and b"\\u0000" in line and _holds_nul(line, row):
+            append(Reject(source, number, NUL_REASON, _raw(line)))
             continue
-        if (escaped or not line.isascii()) and (bad := _over_width(row, _EVENT_TEXT, len(line))):
-            yield Reject(source, number, bad, _raw(line))
+        if (odd or not line.isascii()) and (bad := _over_width(row, text_fields, len(line))):
+            append(Reject(source, number, bad, _raw(line)))
             continue
-        # a blank before a closing quote, written as it is or as an escape (\u0020)
-        if (escaped or b' "' in line) and (bad := _trailing_blank(row, _EVENT_CODES, EVENT_COLUMNS)):
-            yield Reject(source, number, bad, _raw(line))
+        # a blank at the end of a code, written as it is or as an escape (\u0020): the values decide
+        if bad := _trailing_blank(row, codes, EVENT_COLUMNS):
+            append(Reject(source, number, bad, _raw(line)))
             continue
-        if type(row[_USER_ID]) is int:
-            row = row[:_USER_ID] + (str(row[_USER_ID]),) + row[_USER_ID + 1:]
-        yield number, row
+        value = row[user_id]
+        if type(value) is int:
+            row = row[:user_id] + (str(value),) + row[user_id + 1:]
+        append((number, row, odd))
+    return out
 
 
 def _song(source: str, number: int, text: bytes, watch: UnknownFields | None = None) -> tuple | Reject:
@@ -554,7 +577,7 @@ def songs(source: str, data: bytes | Iterable[bytes], fields: UnknownFields | No
 
     A song file is read whole up to RECORD_LIMIT; a larger one is read as a stream when it is JSON lines
     (its first line a JSON value), else it is one reject. `fields`: as in `events`."""
-    watch = _watching(fields, source)
+    watch = watching(fields, source)
     chunks = iter(_chunks(data))
     head, size = [], 0
     if type(data) is bytes and len(data) <= RECORD_LIMIT:

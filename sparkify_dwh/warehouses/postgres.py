@@ -41,9 +41,14 @@ BOOKKEEPING = ("source_file", "load_id")
 PARSERS = {"events": (records.EVENT_COLUMNS, records.events), "songs": (records.SONG_COLUMNS, records.songs)}
 
 COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
-# After a COPY: the table's BRIN indexes summarize the pages it added (else they cover nothing until
-# autovacuum gets to them), and its statistics are refreshed when it grew by a tenth or more (else the
-# transform's joins plan as nested loops over a million rows; a small load changes them little).
+# After a COPY into a table that held earlier loads' rows: the table's BRIN indexes summarize the pages not
+# summarized yet (else they cover nothing until autovacuum gets to them, and a daily load's transform would
+# read the whole history to find its day). Into an empty table (the first load, a full refresh) they are not:
+# that load's transform reads every row anyway, so the summaries would serve no query of it; it saves a reading
+# of every page per index (0.8 s at 1M events), and autovacuum, which summarizes what it finds (an insert-driven
+# vacuum follows a large load), or else the next load's own summarize covers those pages. And its statistics
+# are refreshed when it grew by a tenth or more (else the transform's joins plan as nested loops over a million
+# rows; a small load changes them little).
 SUMMARIZE = ("SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index AS i "
              "INNER JOIN pg_class AS c ON i.indexrelid = c.oid INNER JOIN pg_am AS a ON c.relam = a.oid "
              "WHERE i.indrelid = CAST(%s AS REGCLASS) AND a.amname = 'brin'")
@@ -173,9 +178,10 @@ class _Sent:
         self.withdrawn: dict[str, int] = {}  # source_file -> rows of it sent before it broke
 
 
-def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, load_id: str,
+def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], pieces: Callable, load_id: str,
                  copied: Copied, sent: _Sent, tick: Callable[[], None]) -> Iterator[bytes]:
-    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed.
+    """COPY input in chunks of about CHUNK bytes, yielded while files are still being parsed. `pieces(uri,
+    body, tail)` gives a file's rejects and its rows as (CSV lines, how many): _event_pieces, _song_pieces.
 
     A file that cannot be read stops the load (sources.Unreadable, raised). A file whose content breaks
     (sources.Broken: not gzip, truncated) is one reject at line 0, and none of its rows is staged: those
@@ -183,7 +189,7 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
     lines: list[bytes] = []
     size = 0
     rejects = copied.rejects
-    encode, reject_type = encode_row, records.Reject
+    reject_type = records.Reject
     for f, body in parsed:
         tick()
         if isinstance(body, Exception):
@@ -199,18 +205,17 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
         sent.starts.append(sent.rows)
         sent.files.append(f)
         try:
-            for item in parse(uri, body):
+            for item in pieces(uri, body, tail):
                 if type(item) is reject_type:
                     rejects.append(item)
                     count.rejected += 1
                     continue
-                line = b"%d,%b%b" % (item[0], encode(item[1]), tail)
-                lines.append(line)
-                size += len(line)
-                staged += 1
+                piece, rows = item
+                lines.append(piece)
+                size += len(piece)
+                staged += rows
                 if size >= CHUNK:
-                    lines.append(b"")
-                    yield b"\n".join(lines)
+                    yield b"".join(lines)
                     lines, size, mark, gone = [], 0, 0, staged
         except sources.Broken as err:
             size -= sum(len(x) for x in lines[mark:])
@@ -225,8 +230,30 @@ def _copy_chunks(parsed: Iterable[tuple[SourceFile, object]], parse: Callable, l
         count.read = count.staged + count.rejected
         copied.files.append(count)
     if lines:
-        lines.append(b"")
-        yield b"\n".join(lines)
+        yield b"".join(lines)
+
+
+def _song_pieces(fields: records.UnknownFields | None, uri: str, body, tail: bytes) -> Iterator:
+    """A song file's rejects, and each of its rows as one CSV line (a song file holds one, mostly)."""
+    for item in records.songs(uri, body, fields):
+        yield item if type(item) is records.Reject else (b"%d,%b%b\n" % (item[0], encode_row(item[1]), tail), 1)
+
+
+def _event_pieces(fields: records.UnknownFields | None, uri: str, body, tail: bytes) -> Iterator:
+    """A log file's rejects, and its rows a block of lines at a time (about records.CHUNK bytes of the file),
+    written as _event_csv writes them: parsed as events() parses them, unknown fields counted in `fields`."""
+    watch = records.watching(fields, uri)
+    for first, lines in records.event_blocks(body):
+        if type(lines) is not list:  # a line longer than a record may be
+            yield lines.reject(uri, first)
+            continue
+        block, rows, rejects = _event_csv(uri, first, lines, tail, watch)
+        yield from rejects
+        if rows:
+            yield block, rows
+
+
+PIECES = {"events": _event_pieces, "songs": _song_pieces}
 
 
 def parse_workers(cores: int | None = None) -> int:
@@ -236,34 +263,42 @@ def parse_workers(cores: int | None = None) -> int:
     return 0 if cores < 4 else min(4, cores - 2)
 
 
-def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | None = None
-                 ) -> tuple[bytes, int, list[records.Reject], dict[str, int]]:
-    """In a worker: one block of a log file's lines (joined by newlines; the first numbered `first`) as COPY's
-    CSV lines, with the count of its rows, its rejects and its unknown fields ({name: records}; UNKNOWN_FIELDS
-    is `policy`, None for none counted), parsed as events() parses them. Each line is what
+def _event_csv(uri: str, first: int, lines: list[bytes], tail: bytes, watch: records.UnknownFields | None
+               ) -> tuple[bytes, int, list[records.Reject]]:
+    """One block of a log file's lines (the first numbered `first`) as COPY's CSV lines, with the count of its
+    rows and its rejects, parsed as events() parses them. Each line is what
     `b"%d,%b%b" % (line, encode_row(row), tail)` makes, written in place: the row's JSON array is encoded
-    into the block's buffer and its brackets become the commas around it."""
+    into the block's buffer and its brackets become the commas around it. Only a line that held a backslash
+    escape other than \\" (records.event_items' `odd`) can need encode_row's field by field writing."""
     out = bytearray()
     rejects = []
     rows = 0
-    watch = records.UnknownFields(policy) if policy not in (None, "ignore") else None
     encode_into, reject_type = _encoder.encode_into, records.Reject
     end = tail[1:] + b"\n"  # the tail without its leading comma (the closing bracket becomes that comma)
-    for item in records.event_lines(uri, first, data.split(b"\n"), watch):
+    for item in records.event_items(uri, first, lines, watch):
         if type(item) is reject_type:
             rejects.append(item)
             continue
-        number, row = item
+        number, row, odd = item
         out += b"%d" % number
         start = len(out)
         encode_into(row, out, -1)
-        if _json_escapes(out, start):  # as encode_row decides
+        if odd and _json_escapes(out, start):  # as encode_row decides
             del out[start:]
             out += b"[" + b",".join(_field(v) for v in row) + b"]"
         out[start] = out[-1] = 44  # "[" and "]" -> ","
         out += end
         rows += 1
-    return bytes(out), rows, rejects, (watch.of(uri) if watch else {})
+    return bytes(out), rows, rejects
+
+
+def _parse_block(uri: str, first: int, data: bytes, tail: bytes, policy: str | None = None
+                 ) -> tuple[bytes, int, list[records.Reject], dict[str, int]]:
+    """In a worker: _event_csv of one block (its lines joined by newlines), with its unknown fields ({name:
+    records}; UNKNOWN_FIELDS is `policy`, None for none counted)."""
+    watch = records.UnknownFields(policy) if policy not in (None, "ignore") else None
+    block, rows, rejects = _event_csv(uri, first, data.split(b"\n"), tail, watch)
+    return block, rows, rejects, (watch.of(uri) if watch else {})
 
 
 class _InFlight:
@@ -377,6 +412,7 @@ class PostgresStager(Stager):
         if not plan.todo:
             return copied
         parse = functools.partial(PARSERS[plan.kind][1], fields=self.fields)
+        pieces = functools.partial(PIECES[plan.kind], self.fields)
         tick, close = progress(len(plan.todo), plan.kind, self.quiet)
         # From S3, many requests in flight hide each one's latency; from a local folder (the page
         # cache, mostly) one thread reading in order is fastest.
@@ -391,7 +427,7 @@ class PostgresStager(Stager):
             chunks = _pooled_chunks(parsed, pool, self.load_id, copied, sent, tick, POOL_DEPTH * parse_workers(),
                                     self.fields)
         else:
-            chunks = _copy_chunks(parsed, parse, self.load_id, copied, sent, tick)
+            chunks = _copy_chunks(parsed, pieces, self.load_id, copied, sent, tick)
         stream = _Stream(ahead(chunks))
         try:
             cur.copy_expert(copy_statement(plan), stream, size=CHUNK)
@@ -415,7 +451,8 @@ class PostgresStager(Stager):
             cur.execute(WITHDRAW.format(table=plan.table), (uri, self.load_id))
             if cur.rowcount != rows:
                 raise StagingError(f"{plan.table}: {cur.rowcount:,} rows of {uri} taken out, of the {rows:,} sent")
-        cur.execute(SUMMARIZE, (plan.table,))
+        if plan.ledger and not plan.full_refresh:  # the table held earlier loads' rows
+            cur.execute(SUMMARIZE, (plan.table,))
         cur.execute(ROWS_KNOWN, (plan.table,))
         (known,) = cur.fetchone()
         if staged >= GROWTH_TO_ANALYZE * max(known, 0):
@@ -437,7 +474,8 @@ class PostgresStager(Stager):
                                            "they stream"),
                 (WITHDRAW.format(table=plan.table), ("<a file>", "<load_id>"),
                  "for a file whose content broke (a truncated gzip) after some of its rows were sent"),
-                (SUMMARIZE, (plan.table,), None), (ROWS_KNOWN, (plan.table,), None),
+                (SUMMARIZE, (plan.table,), "when the table held earlier loads' rows (not on a first load or a full "
+                                           "refresh)"), (ROWS_KNOWN, (plan.table,), None),
                 (f"ANALYZE {plan.table}", (), "when the load grew the table by a tenth or more")]
 
 

@@ -222,3 +222,32 @@ def test_a_play_removed_from_a_changed_file_leaves_the_star(pg_server, tmp_path,
             ("2018-11-01 00:00:00",), ("2018-11-01 00:01:01",)]
         assert _rows(database, "SELECT user_id FROM users") == [("10",)]
         assert _rows(database, "SELECT user_id, level FROM user_levels") == [("10", "paid")]
+
+
+def _unsummarized(database: str) -> list[int]:
+    """Per BRIN index of staging_events, the page ranges it did not summarize (summarizing them to count)."""
+    from sparkify_dwh.warehouses.postgres import SUMMARIZE
+
+    with closing(psycopg2.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute(SUMMARIZE, ("staging_events",))
+        counts = [n for (n,) in cur.fetchall()]
+        conn.commit()
+    return counts
+
+
+def test_a_daily_load_summarizes_the_ranges_a_first_load_left_to_autovacuum(pg_server, tmp_path, monkeypatch):
+    # the first load's transform reads all of staging, so its BRIN summaries would serve nothing of it; the
+    # next load's transform finds its day through them, so that load summarizes every range not summarized yet
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    p = {"user": "10", "session": 1, "item": 0, "minute": 0, "level": "free", "song": 0, "page": "NextSong"}
+    # a BRIN range is 128 pages (1 MB) and only whole ranges are summarized: the history holds two of them
+    history = [dict(p, session=n // 50, item=n % 50, minute=n % 6) for n in range(6000)]
+    for daily in (False, True):
+        sources = Sources(tmp_path / f"sources-{daily}")
+        with fresh_database(pg_server) as database:
+            sources.apply(("new_log", 0, history))
+            _load(database, sources.root, False, monkeypatch)
+            if daily:
+                sources.apply(("new_log", 1, [dict(p, item=1)]))
+                _load(database, sources.root, False, monkeypatch)
+            assert _unsummarized(database) == ([0, 0] if daily else [2, 2])

@@ -37,6 +37,15 @@ def test_a_numeric_user_id_is_kept_as_text():
     assert row[records.EVENT_COLUMNS.index("user_id")] == "39"
 
 
+@pytest.mark.parametrize(("written", "song"), [("Björk", "Björk"), ("Bj\\u00f6rk", "Björk"), ("a\\tb", "a\tb")])
+def test_a_numeric_user_id_on_a_line_with_other_than_ascii_or_escapes_is_kept_too(written, song):
+    # the byte-width check reads such a line's values: a number among them is no text to measure
+    line = b'{"ts":1541105830796,"userId":39,"song":"%s","artist":"%s"}' % (written.encode(), b"x" * 80)
+    ((_, row),) = parsed(line)
+    values = dict(zip(records.EVENT_COLUMNS, row))
+    assert (values["user_id"], values["song"]) == ("39", song)
+
+
 def test_blank_lines_and_empty_files_hold_no_records():
     assert parsed(b"") == []
     assert [n for n, _ in parsed(GOOD + b"\n\n" + GOOD + b"\n")] == [1, 3]
