@@ -229,6 +229,7 @@ def _check_text(line: bytes, row: tuple, fields) -> str | None:
 
 
 _EVENT_CODES = tuple(EVENT_COLUMNS.index(c) for c in ("user_id", "page", "level"))
+_LEVEL, _PAGE = EVENT_COLUMNS.index("level"), EVENT_COLUMNS.index("page")
 _SONG_CODES = tuple(SONG_COLUMNS.index(c) for c in ("song_id", "artist_id"))
 _NAMES = {**dict(zip(Event.__struct_fields__, Event.__struct_encode_fields__)),
           **dict(zip(Song.__struct_fields__, Song.__struct_encode_fields__))}
@@ -513,6 +514,7 @@ def event_items(source: str, first: int, lines: list[bytes], watch: UnknownField
     out = []
     append = out.append
     odd_escape, text_fields, codes, user_id = _ODD_ESCAPE, _EVENT_TEXT, _EVENT_CODES, _USER_ID
+    level_at, page_at = _LEVEL, _PAGE
     for number, line in enumerate(lines, first):
         if not line or line.isspace():
             continue
@@ -536,14 +538,25 @@ def event_items(source: str, first: int, lines: list[bytes], watch: UnknownField
         if odd and b"\\u0000" in line and _holds_nul(line, row):
             append(Reject(source, number, NUL_REASON, _raw(line)))
             continue
-        if (odd or not line.isascii()) and (bad := _over_width(row, text_fields, len(line))):
-            append(Reject(source, number, bad, _raw(line)))
+        if odd or not line.isascii():  # _over_width, inlined
+            size, bad = len(line), None
+            for index, name, width, quarter in text_fields:
+                if width >= size:
+                    break
+                value = row[index]
+                if type(value) is str and len(value) > quarter and (wide := len(value.encode("utf-8"))) > width:
+                    bad = width_reason(name, wide, width)
+                    break
+            if bad:
+                append(Reject(source, number, bad, _raw(line)))
+                continue
+        # a blank at the end of a code (level, page, userId), written as it is or as an escape (\u0020): the
+        # values decide; _trailing_blank words the reason
+        level, page, value = row[level_at], row[page_at], row[user_id]
+        if ((level is not None and level[-1:] == " ") or (page is not None and page[-1:] == " ")
+                or (type(value) is str and value[-1:] == " ")):
+            append(Reject(source, number, _trailing_blank(row, codes, EVENT_COLUMNS), _raw(line)))
             continue
-        # a blank at the end of a code, written as it is or as an escape (\u0020): the values decide
-        if bad := _trailing_blank(row, codes, EVENT_COLUMNS):
-            append(Reject(source, number, bad, _raw(line)))
-            continue
-        value = row[user_id]
         if type(value) is int:
             row = row[:user_id] + (str(value),) + row[user_id + 1:]
         append((number, row, odd))
