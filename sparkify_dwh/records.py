@@ -158,14 +158,33 @@ def _reason(err: Exception, line: bytes) -> str:
             return invalid
     text = str(err)
     over = _OVER_LENGTH.fullmatch(text)
-    if over:  # msgspec counted characters; say it in bytes, as the byte check below does
-        value = msgspec.json.decode(line)[over.group(2)]
-        return width_reason(over.group(2), len(value.encode("utf-8")), int(over.group(1)))
+    if over:
+        return _over_length(line, over.group(2), int(over.group(1)))
     if text.startswith("Expected `object`"):
         return "not a JSON object: " + text
     if isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError):
         return "malformed JSON: " + (_lone_surrogate(line) or text)
     return text
+
+
+def _over_length(line: bytes, name: str, width: int) -> str:
+    """The reason for a line whose `name` msgspec refused as longer than `width` characters, said in bytes as
+    the byte check says it. msgspec stops at that value: a line that is not JSON past it is malformed JSON, as
+    it would be with a shorter value; of a name given twice, the value meant is the first one too long."""
+    try:
+        msgspec.json.decode(line)
+    except RecursionError:
+        return DEPTH_REASON
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        return _reason(err, line)
+    try:
+        pairs = json.loads(line, object_pairs_hook=list)
+    except (ValueError, RecursionError):  # what msgspec reads and the standard library does not
+        pairs = ()
+    for key, value in pairs if type(pairs) is list else ():
+        if key == name and type(value) is str and len(value) > width:
+            return width_reason(name, len(value.encode("utf-8")), width)
+    return f"`$.{name}` is longer than its column (more than {width:,} characters)"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

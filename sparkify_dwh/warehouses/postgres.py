@@ -41,14 +41,15 @@ BOOKKEEPING = ("source_file", "load_id")
 PARSERS = {"events": (records.EVENT_COLUMNS, records.events), "songs": (records.SONG_COLUMNS, records.songs)}
 
 COPY_OPTIONS = "FORMAT csv, NULL 'null', ESCAPE '\\', ENCODING 'UTF8'"
-# After a COPY into a table that held earlier loads' rows: the table's BRIN indexes summarize the pages not
-# summarized yet (else they cover nothing until autovacuum gets to them, and a daily load's transform would
-# read the whole history to find its day). Into an empty table (the first load, a full refresh) they are not:
-# that load's transform reads every row anyway, so the summaries would serve no query of it; it saves a reading
-# of every page per index (0.8 s at 1M events), and autovacuum, which summarizes what it finds (an insert-driven
-# vacuum follows a large load), or else the next load's own summarize covers those pages. And its statistics
-# are refreshed when it grew by a tenth or more (else the transform's joins plan as nested loops over a million
-# rows; a small load changes them little).
+# After a COPY into a table that held earlier loads' rows, and on a load that brings it no file: the table's
+# BRIN indexes summarize the page ranges not summarized yet (else they cover nothing until autovacuum gets to
+# them, and a daily load's transform would read the whole history to find its day). Not on the first load or a
+# full refresh (which deletes every earlier row; the new rows are appended after them): that load's transform
+# reads every row of this load anyway, so the summaries would serve no query of it. That saves a reading of
+# every page per index (0.8 s at 1M events); autovacuum (an insert-driven vacuum follows a large load) summarizes
+# those ranges in the background, or else the next load does before its transform. And the statistics are
+# refreshed when the table grew by a tenth or more (else the transform's joins plan as nested loops over a
+# million rows; a small load changes them little).
 SUMMARIZE = ("SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index AS i "
              "INNER JOIN pg_class AS c ON i.indexrelid = c.oid INNER JOIN pg_am AS a ON c.relam = a.oid "
              "WHERE i.indrelid = CAST(%s AS REGCLASS) AND a.amname = 'brin'")
@@ -402,6 +403,14 @@ def refused_row(err: Exception, sent: _Sent, plan: Plan, read: Callable, parse: 
     return f"{f.uri} line {line}" if line is not None else f"a row of {f.uri}"
 
 
+def _summarize(cur, plan: Plan) -> None:
+    """SUMMARIZE, when the table holds earlier loads' rows (not on a first load or a full refresh, whose
+    transform reads every row): only the page ranges not summarized yet are read, none when a load added no
+    whole range since."""
+    if plan.ledger and not plan.full_refresh:
+        cur.execute(SUMMARIZE, (plan.table,))
+
+
 class PostgresStager(Stager):
     def __init__(self, load_id: str, workers: int, quiet: bool, s3=None):
         self.load_id, self.workers, self.quiet, self.s3 = load_id, workers, quiet, s3
@@ -410,6 +419,7 @@ class PostgresStager(Stager):
         started = time.perf_counter()
         copied = Copied()
         if not plan.todo:
+            _summarize(cur, plan)  # what a first load left, before this load's transform reads the table
             return copied
         parse = functools.partial(PARSERS[plan.kind][1], fields=self.fields)
         pieces = functools.partial(PIECES[plan.kind], self.fields)
@@ -451,8 +461,7 @@ class PostgresStager(Stager):
             cur.execute(WITHDRAW.format(table=plan.table), (uri, self.load_id))
             if cur.rowcount != rows:
                 raise StagingError(f"{plan.table}: {cur.rowcount:,} rows of {uri} taken out, of the {rows:,} sent")
-        if plan.ledger and not plan.full_refresh:  # the table held earlier loads' rows
-            cur.execute(SUMMARIZE, (plan.table,))
+        _summarize(cur, plan)
         cur.execute(ROWS_KNOWN, (plan.table,))
         (known,) = cur.fetchone()
         if staged >= GROWTH_TO_ANALYZE * max(known, 0):

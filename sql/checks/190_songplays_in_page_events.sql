@@ -12,17 +12,29 @@ LEFT JOIN page_events AS e
         AND (p.session_id = e.session_id OR (p.session_id IS NULL AND e.session_id IS NULL))
 WHERE e.event_id IS NULL;
 
--- scoped: the plays the transform rebuilt (scope_plays), found through the start times they span
+-- scoped: the plays the transform rebuilt (scope_plays), found through the start times they span, and the
+-- page events of those start times only (a play and its event share its start time): each side read through
+-- its BRIN index on start_time, not all of page_events
 SELECT
     p.songplay_id,
     p.user_id,
     p.start_time
 FROM songplays AS p
-LEFT JOIN page_events AS e
+LEFT JOIN (
+    SELECT
+        w.event_id,
+        w.user_id,
+        w.session_id,
+        w.start_time
+    FROM page_events AS w
+    WHERE
+        w.page = 'NextSong'
+        AND w.start_time BETWEEN (SELECT MIN(s.start_time) FROM scope_plays AS s)
+        AND (SELECT MAX(s.start_time) FROM scope_plays AS s)
+) AS e
     ON
         p.user_id = e.user_id
         AND p.start_time = e.start_time
-        AND e.page = 'NextSong'
         AND (p.session_id = e.session_id OR (p.session_id IS NULL AND e.session_id IS NULL))
 WHERE
     e.event_id IS NULL

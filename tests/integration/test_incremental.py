@@ -235,19 +235,21 @@ def _unsummarized(database: str) -> list[int]:
     return counts
 
 
-def test_a_daily_load_summarizes_the_ranges_a_first_load_left_to_autovacuum(pg_server, tmp_path, monkeypatch):
-    # the first load's transform reads all of staging, so its BRIN summaries would serve nothing of it; the
-    # next load's transform finds its day through them, so that load summarizes every range not summarized yet
+def test_a_later_load_summarizes_the_ranges_a_first_load_left_to_autovacuum(pg_server, tmp_path, monkeypatch):
+    # the first load's transform reads all of staging, so its BRIN summaries would serve nothing of it; a later
+    # load's transform finds its rows through them, so that load summarizes every range not summarized yet,
+    # whether it brings events (a day) or not (a song file alone)
     monkeypatch.setenv("ENV_FILE", "/dev/null")
     p = {"user": "10", "session": 1, "item": 0, "minute": 0, "level": "free", "song": 0, "page": "NextSong"}
     # a BRIN range is 128 pages (1 MB) and only whole ranges are summarized: the history holds two of them
     history = [dict(p, session=n // 50, item=n % 50, minute=n % 6) for n in range(6000)]
-    for daily in (False, True):
-        sources = Sources(tmp_path / f"sources-{daily}")
+    later = {"first load only": None, "a day": ("new_log", 1, [dict(p, item=1)]), "a song file": ("song", 1, "A")}
+    for name, step in later.items():
+        sources = Sources(tmp_path / name.replace(" ", "-"))
         with fresh_database(pg_server) as database:
             sources.apply(("new_log", 0, history))
             _load(database, sources.root, False, monkeypatch)
-            if daily:
-                sources.apply(("new_log", 1, [dict(p, item=1)]))
+            if step:
+                sources.apply(step)
                 _load(database, sources.root, False, monkeypatch)
-            assert _unsummarized(database) == ([0, 0] if daily else [2, 2])
+            assert _unsummarized(database) == ([0, 0] if step else [2, 2]), name

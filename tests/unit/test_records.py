@@ -74,6 +74,12 @@ OWN_WORDS = ("malformed JSON", "not a JSON object", "invalid UTF-8")
          "`$.gender` is 17 bytes of UTF-8, longer than its column (at most 16)"),
         (b'{"ts":1,"gender":"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9x"}', "is 17 bytes of UTF-8"),
         (b'{"ts":1,"gender":"' + b"x" * 17 + b'"}', "`$.gender` is 17 bytes of UTF-8"),
+        # a value too long, then the line cut short or broken: malformed, as with a shorter value
+        (b'{"ts":1,"level":"premium-subscriber","page":"Ne', "malformed JSON"),
+        (b'{"ts":1,"method":"' + b"x" * 17 + b'",}', "malformed JSON"),
+        (b'{"ts":1,"gender":"' + b"x" * 17 + b'"' + b"[" * 5000, "malformed JSON"),
+        # a name given twice: the value the parser refused is the one measured, not the last
+        (b'{"ts":1,"level":"' + b"x" * 17 + b'","level":"a"}', "`$.level` is 17 bytes of UTF-8"),
     ],
 )
 def test_bad_records_are_rejected_with_line_and_reason_and_the_rest_of_the_file_loads(line, reason):
@@ -143,6 +149,11 @@ def test_free_text_that_ends_with_a_blank_is_kept_as_it_is():
 def test_a_value_at_its_width_in_bytes_is_accepted():
     ((_, row),) = parsed('{"ts":1,"gender":"éééééééé","userId":"🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵🎵"}'.encode())
     assert row[records.EVENT_COLUMNS.index("gender")] == "é" * 8
+
+
+def test_a_song_file_cut_short_after_a_value_too_long_is_one_reject():
+    (reject,) = parsed(b'{"song_id":"' + b"S" * 65 + b'","artist_id":"A",', records.songs)
+    assert reject.reason.startswith("malformed JSON")
 
 
 def test_a_song_whose_id_ends_with_a_blank_is_refused():
