@@ -13,8 +13,8 @@ LEFT JOIN page_events AS e
 WHERE e.event_id IS NULL;
 
 -- scoped: the plays the transform rebuilt (scope_plays), found through the start times they span, and the
--- page events of those start times only (a play and its event share its start time): each side read through
--- its BRIN index on start_time, not all of page_events
+-- page events of those start times only (a play and its event share its start time): each side found through
+-- start_time (its BRIN index on PostgreSQL, its sort key's block ranges on Redshift), not all of page_events
 SELECT
     p.songplay_id,
     p.user_id,
